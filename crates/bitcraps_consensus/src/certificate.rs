@@ -1,0 +1,113 @@
+//! Commit certificates: 2f+1 signed precommits that let anyone check a decision.
+
+use std::collections::BTreeSet;
+
+use ed25519_dalek::Signature;
+use serde::{Deserialize, Serialize};
+
+use crate::error::VerifyError;
+use crate::keys::PeerId;
+use crate::message::{check_signature, Verified, Vote};
+use crate::participants::ParticipantSet;
+use crate::types::{Height, Round, TableId, Value, ValueId, VoteKind};
+
+/// One precommit signature inside a certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitSignature {
+    /// Who precommitted.
+    pub signer: PeerId,
+    /// Their signature over the precommit for the certificate's (table, height, round, value).
+    pub signature: Signature,
+}
+
+/// Proof that a value was decided at a height: strictly more than two thirds of the participants
+/// precommitted it in one round. Checkable with nothing but the participant set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitCertificate {
+    /// The table.
+    pub table: TableId,
+    /// The decided height.
+    pub height: Height,
+    /// The round whose precommits decided.
+    pub round: Round,
+    /// The decided value.
+    pub value_id: ValueId,
+    /// The precommits, sorted by signer.
+    pub precommits: Vec<CommitSignature>,
+}
+
+impl CommitCertificate {
+    /// Checks the certificate against a table and its participants: every signature valid
+    /// (strict), every signer seated and distinct, and strictly more than 2/3 of them.
+    pub fn verify(&self, table: &TableId, participants: &ParticipantSet) -> Result<(), VerifyError> {
+        let mut seen = BTreeSet::new();
+        for commit in &self.precommits {
+            if !seen.insert(commit.signer) {
+                return Err(VerifyError::DuplicateSigner(commit.signer));
+            }
+            let vote = self.precommit_of(commit.signer);
+            check_signature(
+                table,
+                &self.table,
+                participants,
+                &commit.signer,
+                &vote.signing_bytes(),
+                &commit.signature,
+            )?;
+        }
+        if !participants.is_quorum(seen.len()) {
+            return Err(VerifyError::NoQuorum {
+                height: self.height,
+                got: seen.len(),
+                needed: participants.quorum(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The precommit a signer of this certificate signed.
+    pub fn precommit_of(&self, signer: PeerId) -> Vote {
+        Vote {
+            table: self.table,
+            height: self.height,
+            round: self.round,
+            kind: VoteKind::Precommit,
+            value: Some(self.value_id),
+            signer,
+        }
+    }
+
+    /// The signers, in order.
+    pub fn signers(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.precommits.iter().map(|c| c.signer)
+    }
+}
+
+/// A decided value with its certificate: what catch-up sends to a lagging node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Proof of the decision.
+    pub certificate: CommitCertificate,
+    /// The decided value; hashes to `certificate.value_id`.
+    pub value: Value,
+}
+
+impl Decision {
+    /// Checks the certificate and that the value is the certified one.
+    pub fn verify(
+        self,
+        table: &TableId,
+        participants: &ParticipantSet,
+    ) -> Result<Verified<Decision>, VerifyError> {
+        self.certificate.verify(table, participants)?;
+        if self.value.id() != self.certificate.value_id {
+            return Err(VerifyError::DecisionValueMismatch(self.certificate.height));
+        }
+        Ok(Verified(self))
+    }
+
+    /// The decided height.
+    pub fn height(&self) -> Height {
+        self.certificate.height
+    }
+}

@@ -1,0 +1,1 @@
+//! Deterministic simulator (placeholder while the engine is built).

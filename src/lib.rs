@@ -1,0 +1,7 @@
+//! BitCraps: trustless peer-to-peer craps whose every table change is agreed by a
+//! Byzantine-fault-tolerant consensus among the players' machines.
+//!
+//! This facade re-exports the workspace crates.
+
+pub use bitcraps_consensus as consensus;
+pub use bitcraps_sim as sim;
