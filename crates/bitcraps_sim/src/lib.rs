@@ -1,1 +1,27 @@
-//! Deterministic simulator (placeholder while the engine is built).
+//! # bitcraps_sim
+//!
+//! A deterministic discrete-event simulator of many BitCraps consensus engines on a faulty
+//! network, with Byzantine behaviours, used by tests, benchmarks and (later) the game's bots.
+//!
+//! One run = one seed: a single seeded ChaCha RNG draws the run's settings (table size, latency,
+//! loss, duplication, reordering, a partition, crashes of honest nodes, up to f Byzantine nodes
+//! of random kinds, or Twins), then drives a priority queue of deliveries and timeouts on a
+//! simulated clock. The checker runs after every step: agreement among honest nodes, validity of
+//! decided values, every certificate verifies, every piece of evidence names a Byzantine node.
+//! After the global stabilisation time the network heals and every honest node must decide
+//! [`sim::LIVENESS_HEIGHTS`] more heights within [`sim::LIVENESS_BOUND_MS`] of simulated time.
+//!
+//! The same seed always replays the same run: `bitcraps-sim --runs 1 --seed S`.
+
+pub mod app;
+pub mod byzantine;
+pub mod checker;
+pub mod network;
+pub mod rng;
+pub mod settings;
+pub mod sim;
+pub mod swarm;
+
+pub use settings::{ByzantineKind, Overrides, Settings};
+pub use sim::{run_seed, RunReport, Simulation};
+pub use swarm::{replay_command, run_swarm, SwarmSummary};
