@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::VerifyError;
 use crate::keys::PeerId;
-use crate::message::{check_signature, Verified, Vote};
+use crate::message::{check_signature_cached, Verified, Vote};
+use crate::sigcache::SignatureCache;
 use crate::participants::ParticipantSet;
 use crate::types::{Height, Round, TableId, Value, ValueId, VoteKind};
 
@@ -40,19 +41,31 @@ impl CommitCertificate {
     /// Checks the certificate against a table and its participants: every signature valid
     /// (strict), every signer seated and distinct, and strictly more than 2/3 of them.
     pub fn verify(&self, table: &TableId, participants: &ParticipantSet) -> Result<(), VerifyError> {
+        self.verify_cached(table, participants, None)
+    }
+
+    /// [`CommitCertificate::verify`] through a [`SignatureCache`]: precommits already seen
+    /// (as votes, or in another certificate) are not checked again.
+    pub fn verify_cached(
+        &self,
+        table: &TableId,
+        participants: &ParticipantSet,
+        mut cache: Option<&mut SignatureCache>,
+    ) -> Result<(), VerifyError> {
         let mut seen = BTreeSet::new();
         for commit in &self.precommits {
             if !seen.insert(commit.signer) {
                 return Err(VerifyError::DuplicateSigner(commit.signer));
             }
             let vote = self.precommit_of(commit.signer);
-            check_signature(
+            check_signature_cached(
                 table,
                 &self.table,
                 participants,
                 &commit.signer,
                 &vote.signing_bytes(),
                 &commit.signature,
+                cache.as_deref_mut(),
             )?;
         }
         if !participants.is_quorum(seen.len()) {
@@ -99,7 +112,17 @@ impl Decision {
         table: &TableId,
         participants: &ParticipantSet,
     ) -> Result<Verified<Decision>, VerifyError> {
-        self.certificate.verify(table, participants)?;
+        self.verify_cached(table, participants, None)
+    }
+
+    /// [`Decision::verify`] through a [`SignatureCache`].
+    pub fn verify_cached(
+        self,
+        table: &TableId,
+        participants: &ParticipantSet,
+        cache: Option<&mut SignatureCache>,
+    ) -> Result<Verified<Decision>, VerifyError> {
+        self.certificate.verify_cached(table, participants, cache)?;
         if self.value.id() != self.certificate.value_id {
             return Err(VerifyError::DecisionValueMismatch(self.certificate.height));
         }

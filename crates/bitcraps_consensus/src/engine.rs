@@ -14,7 +14,7 @@ use crate::evidence::Evidence;
 use crate::guard::{PersistentState, SigningGuard};
 use crate::io::{Input, Output, ValueValidity};
 use crate::keys::{Keypair, PeerId};
-use crate::message::{SignedProposal, Verified, Vote};
+use crate::message::{SignedProposal, Status, Verified, Vote};
 use crate::participants::ParticipantSet;
 use crate::timeouts::{Timeout, TimeoutKind};
 use crate::types::{Height, Round, Value, ValueId, VoteKind};
@@ -71,6 +71,8 @@ pub struct Engine {
     future: BTreeMap<Height, Vec<VerifiedMessage>>,
     future_per_signer: BTreeMap<PeerId, usize>,
     catch_up_sent: BTreeSet<(PeerId, Height)>,
+    /// Saw a message from a higher height since the last gossip tick.
+    behind: bool,
 }
 
 impl Engine {
@@ -98,6 +100,7 @@ impl Engine {
             future: BTreeMap::new(),
             future_per_signer: BTreeMap::new(),
             catch_up_sent: BTreeSet::new(),
+            behind: false,
         }
     }
 
@@ -128,8 +131,9 @@ impl Engine {
         match input {
             Input::StartHeight(height) => self.start_height(height, app, &mut out)?,
             Input::Message(message) => {
-                self.on_message(message, app, &mut out)?;
-                self.run_rules(app, &mut out);
+                if self.on_message(message, app, &mut out)? {
+                    self.run_rules(app, &mut out);
+                }
             }
             Input::TimeoutElapsed(timeout) => {
                 self.on_timeout(timeout, &mut out);
@@ -239,6 +243,15 @@ impl Engine {
         self.future.values().map(Vec::len).sum()
     }
 
+    /// The height this node works on, or will work on next after a decision.
+    fn persistent_state_height(&self) -> Height {
+        if self.in_progress() {
+            self.height
+        } else {
+            self.expected_next.unwrap_or(self.height)
+        }
+    }
+
     pub(crate) fn in_progress(&self) -> bool {
         self.started && self.step != Step::Commit
     }
@@ -265,7 +278,17 @@ impl Engine {
         self.expected_next = None;
         self.clear_height_state();
         let round = match self.resume.take() {
-            Some((h, r)) if h == height => r,
+            Some((h, r)) if h == height => {
+                // Count the votes we signed before the restart, as we did then.
+                for kind in [VoteKind::Prevote, VoteKind::Precommit] {
+                    if let Some(v) = self.guard.last_vote(kind).cloned() {
+                        if v.vote.height == height {
+                            let _ = self.votes.add(Verified(v), &|_| true);
+                        }
+                    }
+                }
+                r
+            }
             _ => {
                 self.locked = None;
                 self.valid = None;
@@ -287,7 +310,7 @@ impl Engine {
             for message in messages {
                 // Buffered messages were checked when they arrived; a refusal now only means a
                 // round window moved, which is not an error of the current input.
-                if self.on_message(message, app, out).is_ok() {
+                if let Ok(true) = self.on_message(message, app, out) {
                     self.run_rules(app, out);
                 }
             }
@@ -318,31 +341,58 @@ impl Engine {
         }
     }
 
+    /// Routes a message by height; `Ok(true)` if the current height's state changed (only then
+    /// can a rule newly fire: gossip repeats most messages, and repeats change nothing).
     fn on_message(
         &mut self,
         message: VerifiedMessage,
         app: &dyn ValueValidity,
         out: &mut Vec<Output>,
-    ) -> Result<(), InputError> {
+    ) -> Result<bool, InputError> {
         if !self.started {
             return Err(InputError::NotStarted);
         }
         let height = message.height();
-        if height > self.height {
-            return self.buffer(message);
+        let decided_here = height < self.height || self.step == Step::Commit;
+        if let VerifiedMessage::Status(status) = &message {
+            if decided_here {
+                self.catch_up(status.status.signer, height, out);
+            }
+            self.behind |= height > self.height;
+            return Ok(false);
         }
-        if height < self.height || self.step == Step::Commit {
-            self.catch_up(&message, out);
-            return Ok(());
+        if height > self.height {
+            self.behind = true;
+            return self.buffer(message).map(|()| false);
+        }
+        if decided_here {
+            if let Some(author) = message.author() {
+                self.catch_up(author, height, out);
+            }
+            return Ok(false);
         }
         match message {
             VerifiedMessage::Vote(vote) => {
                 self.check_round(vote.vote.signer, vote.vote.round)?;
-                if let AddVote::Conflict(Some(evidence)) = self.votes.add(vote) {
-                    out.push(Output::Evidence(*evidence));
+                let known: Vec<ValueId> = self
+                    .proposals
+                    .get(&vote.vote.round)
+                    .map(|ps| ps.iter().map(|p| p.header().value_id).collect())
+                    .unwrap_or_default();
+                let relevant = |v: Option<ValueId>| v.is_none_or(|id| known.contains(&id));
+                match self.votes.add(vote, &relevant) {
+                    AddVote::Added => Ok(true),
+                    AddVote::Duplicate => Ok(false),
+                    AddVote::Conflict(evidence) => {
+                        if let Some(evidence) = evidence {
+                            out.push(Output::Evidence(*evidence));
+                        }
+                        Ok(true)
+                    }
                 }
             }
-            VerifiedMessage::Proposal(proposal) => self.on_proposal(proposal, out)?,
+            VerifiedMessage::Proposal(proposal) => self.on_proposal(proposal, out),
+            VerifiedMessage::Status(_) => Ok(false),
             VerifiedMessage::Decision(decision) => {
                 let value = decision.value.clone();
                 if !self.is_valid(app, &value) {
@@ -353,9 +403,9 @@ impl Engine {
                 }
                 let certificate = decision.into_inner().certificate;
                 self.decide(certificate.round, value, certificate, out);
+                Ok(true)
             }
         }
-        Ok(())
     }
 
     fn check_round(&self, from: PeerId, round: Round) -> Result<(), InputError> {
@@ -373,7 +423,7 @@ impl Engine {
         &mut self,
         proposal: Verified<SignedProposal>,
         out: &mut Vec<Output>,
-    ) -> Result<(), InputError> {
+    ) -> Result<bool, InputError> {
         let header = proposal.header().clone();
         self.check_round(header.proposer, header.round)?;
         if header.proposer != self.participants.proposer(header.height, header.round) {
@@ -395,7 +445,8 @@ impl Engine {
         self.votes.mark_sender(header.round, header.proposer);
         let seen = self.proposals.entry(header.round).or_default();
         if seen.iter().any(|p| p.signed == proposal.signed) {
-            return Ok(());
+            // A repeat; the sender still counts for line 55.
+            return Ok(true);
         }
         if let Some(first) = seen.first() {
             if self.double_proposal_reported.insert(header.round) {
@@ -405,11 +456,11 @@ impl Engine {
                 }));
             }
             if seen.len() >= 2 {
-                return Ok(());
+                return Ok(true);
             }
         }
         seen.push(proposal);
-        Ok(())
+        Ok(true)
     }
 
     fn buffer(&mut self, message: VerifiedMessage) -> Result<(), InputError> {
@@ -447,16 +498,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Answers a message about a height we have decided with the decisions the sender lacks.
-    fn catch_up(&mut self, message: &VerifiedMessage, out: &mut Vec<Output>) {
-        let Some(author) = message.author() else {
-            return;
-        };
-        let height = message.height();
-        if author == self.peer_id()
+    /// Answers a message about a height we have decided with the decisions the sender lacks,
+    /// once per (peer, height) between gossip ticks.
+    fn catch_up(&mut self, peer: PeerId, height: Height, out: &mut Vec<Output>) {
+        if peer == self.peer_id()
             || self.catch_up_sent.len() >= MAX_CATCH_UP_REPLIES_PER_TICK
-            || !self.catch_up_sent.insert((author, height))
+            || !self.catch_up_sent.insert((peer, height))
         {
+            return;
+        }
+        let oldest = self.decisions.keys().next().copied();
+        if oldest.is_none_or(|oldest| height < oldest) {
+            out.push(Output::CatchUp { peer, from: height });
             return;
         }
         for decision in self
@@ -466,7 +519,7 @@ impl Engine {
             .map(|(_, d)| d)
         {
             out.push(Output::SendTo {
-                peer: author,
+                peer,
                 message: WireMessage::Decision(decision.clone()),
             });
         }
@@ -510,6 +563,14 @@ impl Engine {
         if !self.started {
             return;
         }
+        if std::mem::take(&mut self.behind) {
+            let status = Status {
+                table: self.config.table,
+                height: self.persistent_state_height(),
+                signer: self.peer_id(),
+            };
+            out.push(Output::Broadcast(WireMessage::Status(status.sign(&self.key))));
+        }
         let at = (self.height, self.round);
         if self.step == Step::Commit {
             if let Some(pc) = self.guard.last_vote(VoteKind::Precommit) {
@@ -524,10 +585,19 @@ impl Engine {
                 out.push(Output::Broadcast(WireMessage::Proposal(p.clone())));
             }
         }
-        for kind in [VoteKind::Prevote, VoteKind::Precommit] {
-            if let Some(v) = self.guard.last_vote(kind) {
-                if (v.vote.height, v.vote.round) == at {
-                    out.push(Output::Broadcast(WireMessage::Vote(v.clone())));
+        // Our votes of this round and the previous one: a group of nodes one round behind may
+        // need our previous round's precommits to time out into our round (line 47), and
+        // cannot skip to it (line 55) while we are fewer than f+1.
+        let me = self.peer_id();
+        for round in [self.round.0.checked_sub(1).map(Round), Some(self.round)]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(votes) = self.votes.round(round) {
+                for kind in [VoteKind::Prevote, VoteKind::Precommit] {
+                    if let Some(v) = votes.of(kind).vote_of(&me) {
+                        out.push(Output::Broadcast(WireMessage::Vote(v.clone())));
+                    }
                 }
             }
         }
@@ -606,7 +676,7 @@ impl Engine {
             signer: self.peer_id(),
         };
         if let Some(signed) = self.guard.sign_vote(&self.key, vote).message() {
-            let _ = self.votes.add(Verified(signed.clone()));
+            let _ = self.votes.add(Verified(signed.clone()), &|_| true);
             out.push(Output::Broadcast(WireMessage::Vote(signed)));
         }
     }

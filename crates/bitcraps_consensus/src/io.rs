@@ -71,6 +71,14 @@ pub enum Output {
         /// Message.
         message: WireMessage,
     },
+    /// A peer lacks decisions older than this engine retains: the host serves them from its
+    /// journal (send `peer` the decisions from height `from` on, a few at a time).
+    CatchUp {
+        /// The lagging peer.
+        peer: PeerId,
+        /// The first height it lacks.
+        from: Height,
+    },
     /// Call back with [`Input::TimeoutElapsed`] after `after` has passed.
     ScheduleTimeout {
         /// Which timeout.

@@ -44,6 +44,7 @@ pub mod keys;
 pub mod message;
 mod participants;
 mod rules;
+mod sigcache;
 mod timeouts;
 mod types;
 mod votekeeper;
@@ -59,8 +60,12 @@ pub use evidence::Evidence;
 pub use guard::{PersistentState, Signed, SigningGuard};
 pub use io::{Input, Output, ValueValidity};
 pub use keys::{Keypair, PeerId, Signature};
-pub use message::{ProposalHeader, SignedProposal, SignedProposalHeader, SignedVote, Verified, Vote};
+pub use message::{
+    ProposalHeader, SignedProposal, SignedProposalHeader, SignedStatus, SignedVote, Status, Verified,
+    Vote,
+};
 pub use participants::{ParticipantSet, MIN_PARTICIPANTS};
+pub use sigcache::SignatureCache;
 pub use timeouts::{Timeout, TimeoutConfig, TimeoutKind};
 pub use types::{short_hex, Height, Round, TableId, Value, ValueId, VoteKind, PROTOCOL_VERSION};
 pub use wire::{VerifiedMessage, WireMessage};

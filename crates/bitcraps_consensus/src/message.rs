@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::VerifyError;
 use crate::keys::{Keypair, PeerId};
 use crate::participants::ParticipantSet;
+use crate::sigcache::SignatureCache;
 use crate::types::{Height, Round, TableId, Value, ValueId, VoteKind, PROTOCOL_VERSION};
 
 const DOMAIN: &[u8; 16] = b"bitcraps/consens";
@@ -24,6 +25,7 @@ enum SignedKind {
     Proposal = 1,
     Prevote = 2,
     Precommit = 3,
+    Status = 4,
 }
 
 fn preamble(kind: SignedKind, table: &TableId, height: Height, round: Round) -> Vec<u8> {
@@ -103,13 +105,24 @@ impl SignedVote {
         table: &TableId,
         participants: &ParticipantSet,
     ) -> Result<Verified<SignedVote>, VerifyError> {
-        check_signature(
+        self.verify_cached(table, participants, None)
+    }
+
+    /// [`SignedVote::verify`] through a [`SignatureCache`].
+    pub fn verify_cached(
+        self,
+        table: &TableId,
+        participants: &ParticipantSet,
+        cache: Option<&mut SignatureCache>,
+    ) -> Result<Verified<SignedVote>, VerifyError> {
+        check_signature_cached(
             table,
             &self.vote.table,
             participants,
             &self.vote.signer,
             &self.vote.signing_bytes(),
             &self.signature,
+            cache,
         )?;
         Ok(Verified(self))
     }
@@ -226,6 +239,64 @@ impl SignedProposal {
     }
 }
 
+/// "I am at this height": sent by a node that saw messages from higher heights, so that peers
+/// send it the decisions it lacks. Signed so that nobody can make peers send decisions to a victim.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// The table.
+    pub table: TableId,
+    /// The height the sender is working on.
+    pub height: Height,
+    /// Who sends it.
+    pub signer: PeerId,
+}
+
+impl Status {
+    /// The exact bytes signed for this status.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        let mut out = preamble(SignedKind::Status, &self.table, self.height, Round(0));
+        out.extend_from_slice(&self.signer.0);
+        out
+    }
+
+    /// Signs the status.
+    pub fn sign(self, key: &Keypair) -> SignedStatus {
+        let signature = key.sign(&self.signing_bytes());
+        SignedStatus {
+            status: self,
+            signature,
+        }
+    }
+}
+
+/// A status with its sender's signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedStatus {
+    /// The status.
+    pub status: Status,
+    /// Signature over [`Status::signing_bytes`].
+    pub signature: Signature,
+}
+
+impl SignedStatus {
+    /// Checks table, membership and the strict signature.
+    pub fn verify(
+        self,
+        table: &TableId,
+        participants: &ParticipantSet,
+    ) -> Result<Verified<SignedStatus>, VerifyError> {
+        check_signature(
+            table,
+            &self.status.table,
+            participants,
+            &self.status.signer,
+            &self.status.signing_bytes(),
+            &self.signature,
+        )?;
+        Ok(Verified(self))
+    }
+}
+
 pub(crate) fn check_signature(
     expected_table: &TableId,
     table: &TableId,
@@ -233,6 +304,26 @@ pub(crate) fn check_signature(
     signer: &PeerId,
     bytes: &[u8],
     signature: &Signature,
+) -> Result<(), VerifyError> {
+    check_signature_cached(
+        expected_table,
+        table,
+        participants,
+        signer,
+        bytes,
+        signature,
+        None,
+    )
+}
+
+pub(crate) fn check_signature_cached(
+    expected_table: &TableId,
+    table: &TableId,
+    participants: &ParticipantSet,
+    signer: &PeerId,
+    bytes: &[u8],
+    signature: &Signature,
+    cache: Option<&mut SignatureCache>,
 ) -> Result<(), VerifyError> {
     if table != expected_table {
         return Err(VerifyError::WrongTable {
@@ -243,8 +334,15 @@ pub(crate) fn check_signature(
     let key = participants
         .key(signer)
         .ok_or(VerifyError::UnknownSigner(*signer))?;
-    key.verify_strict(bytes, signature)
-        .map_err(|_| VerifyError::BadSignature(*signer))
+    let ok = match cache {
+        Some(cache) => cache.verify(signer, key, bytes, signature),
+        None => key.verify_strict(bytes, signature).is_ok(),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(VerifyError::BadSignature(*signer))
+    }
 }
 
 /// A message whose signature (and, for proposals, value id) has been checked.

@@ -19,35 +19,67 @@ pub(crate) enum AddVote {
     Conflict(Option<Box<Evidence>>),
 }
 
+/// Conflicting votes kept per signer, round and kind, besides its first vote.
+pub(crate) const MAX_EXTRA_VOTES_PER_SIGNER: usize = 3;
+
 /// Votes of one kind in one round.
+///
+/// A signer's first vote counts towards the total (lines 34 and 47 count signers, not votes).
+/// Its later, conflicting votes are evidence; they also count towards the tally of their own
+/// value (up to [`MAX_EXTRA_VOTES_PER_SIGNER`] of them). That is safe: two quorums of one
+/// round always share an honest signer, and honest signers vote once, so no two values can both
+/// reach 2f+1. And it is needed for liveness: an equivocator's vote may complete a real polka
+/// that some honest nodes could otherwise never count, having seen its other vote first
+/// (CometBFT tracks such votes for claimed majorities for the same reason).
 #[derive(Debug, Default)]
 pub(crate) struct VoteSet {
-    votes: BTreeMap<PeerId, SignedVote>,
+    first: BTreeMap<PeerId, SignedVote>,
+    extra: BTreeMap<PeerId, Vec<SignedVote>>,
     tally: BTreeMap<Option<ValueId>, usize>,
     reported: BTreeSet<PeerId>,
 }
 
 impl VoteSet {
-    fn add(&mut self, vote: SignedVote) -> AddVote {
+    /// Adds a vote. `relevant` tells which values matter in this round (nil and the values of
+    /// known proposals): when a signer's conflicting votes fill their slots, an irrelevant one
+    /// gives way to a relevant newcomer, so junk cannot crowd out a real polka.
+    fn add(&mut self, vote: SignedVote, relevant: &dyn Fn(Option<ValueId>) -> bool) -> AddVote {
         let signer = vote.vote.signer;
-        match self.votes.get(&signer) {
-            Some(existing) if existing.vote.value == vote.vote.value => AddVote::Duplicate,
-            Some(existing) => {
-                if self.reported.insert(signer) {
-                    AddVote::Conflict(Some(Box::new(Evidence::DoubleVote {
-                        first: existing.clone(),
-                        second: vote,
-                    })))
-                } else {
-                    AddVote::Conflict(None)
+        let value = vote.vote.value;
+        let Some(first) = self.first.get(&signer) else {
+            *self.tally.entry(value).or_insert(0) += 1;
+            self.first.insert(signer, vote);
+            return AddVote::Added;
+        };
+        if first.vote.value == value {
+            return AddVote::Duplicate;
+        }
+        let extras = self.extra.entry(signer).or_default();
+        if extras.iter().any(|v| v.vote.value == value) {
+            return AddVote::Duplicate;
+        }
+        let evidence = if self.reported.insert(signer) {
+            Some(Box::new(Evidence::DoubleVote {
+                first: first.clone(),
+                second: vote.clone(),
+            }))
+        } else {
+            None
+        };
+        if extras.len() < MAX_EXTRA_VOTES_PER_SIGNER {
+            extras.push(vote);
+            *self.tally.entry(value).or_insert(0) += 1;
+        } else if relevant(value) {
+            if let Some(slot) = extras.iter_mut().find(|v| !relevant(v.vote.value)) {
+                let old = slot.vote.value;
+                *slot = vote;
+                if let Some(count) = self.tally.get_mut(&old) {
+                    *count = count.saturating_sub(1);
                 }
-            }
-            None => {
-                *self.tally.entry(vote.vote.value).or_insert(0) += 1;
-                self.votes.insert(signer, vote);
-                AddVote::Added
+                *self.tally.entry(value).or_insert(0) += 1;
             }
         }
+        AddVote::Conflict(evidence)
     }
 
     /// Distinct signers who voted for `value` (`None`: nil).
@@ -57,7 +89,12 @@ impl VoteSet {
 
     /// Distinct signers who voted at all.
     pub(crate) fn total(&self) -> usize {
-        self.votes.len()
+        self.first.len()
+    }
+
+    /// The (first) vote of a signer.
+    pub(crate) fn vote_of(&self, signer: &PeerId) -> Option<&SignedVote> {
+        self.first.get(signer)
     }
 
     /// Values (not nil) with their counts.
@@ -65,9 +102,18 @@ impl VoteSet {
         self.tally.iter().filter_map(|(v, c)| v.map(|v| (v, *c)))
     }
 
-    /// The votes for `value`.
+    /// The votes for `value`, one per signer, in signer order.
     pub(crate) fn votes_for(&self, value: Option<ValueId>) -> impl Iterator<Item = &SignedVote> {
-        self.votes.values().filter(move |v| v.vote.value == value)
+        self.first.iter().filter_map(move |(signer, first)| {
+            if first.vote.value == value {
+                Some(first)
+            } else {
+                self.extra
+                    .get(signer)?
+                    .iter()
+                    .find(|v| v.vote.value == value)
+            }
+        })
     }
 }
 
@@ -96,13 +142,18 @@ pub(crate) struct VoteKeeper {
 }
 
 impl VoteKeeper {
-    pub(crate) fn add(&mut self, vote: Verified<SignedVote>) -> AddVote {
+    /// Adds a verified vote; `relevant` as in [`VoteSet`]'s `add`.
+    pub(crate) fn add(
+        &mut self,
+        vote: Verified<SignedVote>,
+        relevant: &dyn Fn(Option<ValueId>) -> bool,
+    ) -> AddVote {
         let vote = vote.into_inner();
         let round = self.rounds.entry(vote.vote.round).or_default();
         round.senders.insert(vote.vote.signer);
         match vote.vote.kind {
-            VoteKind::Prevote => round.prevotes.add(vote),
-            VoteKind::Precommit => round.precommits.add(vote),
+            VoteKind::Prevote => round.prevotes.add(vote, relevant),
+            VoteKind::Precommit => round.precommits.add(vote, relevant),
         }
     }
 

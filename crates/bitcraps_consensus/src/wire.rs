@@ -6,8 +6,9 @@ use crate::certificate::Decision;
 use crate::codec;
 use crate::error::{DecodeError, EncodeError, VerifyError};
 use crate::keys::PeerId;
-use crate::message::{SignedProposal, SignedVote, Verified};
+use crate::message::{SignedProposal, SignedStatus, SignedVote, Verified};
 use crate::participants::ParticipantSet;
+use crate::sigcache::SignatureCache;
 use crate::types::{Height, Round, TableId};
 
 /// A consensus message on the wire.
@@ -19,6 +20,8 @@ pub enum WireMessage {
     Vote(SignedVote),
     /// A decided value with its commit certificate (catch-up).
     Decision(Decision),
+    /// A lagging node's height, asking for the decisions it lacks.
+    Status(SignedStatus),
 }
 
 impl WireMessage {
@@ -38,6 +41,7 @@ impl WireMessage {
             WireMessage::Proposal(p) => p.header().height,
             WireMessage::Vote(v) => v.vote.height,
             WireMessage::Decision(d) => d.height(),
+            WireMessage::Status(s) => s.status.height,
         }
     }
 
@@ -47,6 +51,7 @@ impl WireMessage {
             WireMessage::Proposal(p) => p.header().round,
             WireMessage::Vote(v) => v.vote.round,
             WireMessage::Decision(d) => d.certificate.round,
+            WireMessage::Status(_) => Round(0),
         }
     }
 
@@ -55,6 +60,7 @@ impl WireMessage {
         match self {
             WireMessage::Proposal(p) => Some(p.header().proposer),
             WireMessage::Vote(v) => Some(v.vote.signer),
+            WireMessage::Status(s) => Some(s.status.signer),
             WireMessage::Decision(_) => None,
         }
     }
@@ -65,10 +71,25 @@ impl WireMessage {
         table: &TableId,
         participants: &ParticipantSet,
     ) -> Result<VerifiedMessage, VerifyError> {
+        self.verify_cached(table, participants, None)
+    }
+
+    /// [`WireMessage::verify`] through a [`SignatureCache`] for votes and certificates.
+    pub fn verify_cached(
+        self,
+        table: &TableId,
+        participants: &ParticipantSet,
+        cache: Option<&mut SignatureCache>,
+    ) -> Result<VerifiedMessage, VerifyError> {
         Ok(match self {
             WireMessage::Proposal(p) => VerifiedMessage::Proposal(p.verify(table, participants)?),
-            WireMessage::Vote(v) => VerifiedMessage::Vote(v.verify(table, participants)?),
-            WireMessage::Decision(d) => VerifiedMessage::Decision(d.verify(table, participants)?),
+            WireMessage::Vote(v) => {
+                VerifiedMessage::Vote(v.verify_cached(table, participants, cache)?)
+            }
+            WireMessage::Decision(d) => {
+                VerifiedMessage::Decision(d.verify_cached(table, participants, cache)?)
+            }
+            WireMessage::Status(s) => VerifiedMessage::Status(s.verify(table, participants)?),
         })
     }
 }
@@ -82,6 +103,8 @@ pub enum VerifiedMessage {
     Vote(Verified<SignedVote>),
     /// A verified decision.
     Decision(Verified<Decision>),
+    /// A verified status.
+    Status(Verified<SignedStatus>),
 }
 
 impl VerifiedMessage {
@@ -91,6 +114,7 @@ impl VerifiedMessage {
             VerifiedMessage::Proposal(p) => p.header().height,
             VerifiedMessage::Vote(v) => v.vote.height,
             VerifiedMessage::Decision(d) => d.height(),
+            VerifiedMessage::Status(s) => s.status.height,
         }
     }
 
@@ -99,6 +123,7 @@ impl VerifiedMessage {
         match self {
             VerifiedMessage::Proposal(p) => Some(p.header().proposer),
             VerifiedMessage::Vote(v) => Some(v.vote.signer),
+            VerifiedMessage::Status(s) => Some(s.status.signer),
             VerifiedMessage::Decision(_) => None,
         }
     }
@@ -109,6 +134,7 @@ impl VerifiedMessage {
             VerifiedMessage::Proposal(p) => WireMessage::Proposal((**p).clone()),
             VerifiedMessage::Vote(v) => WireMessage::Vote((**v).clone()),
             VerifiedMessage::Decision(d) => WireMessage::Decision((**d).clone()),
+            VerifiedMessage::Status(s) => WireMessage::Status((**s).clone()),
         }
     }
 }

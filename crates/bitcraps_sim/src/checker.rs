@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use bitcraps_consensus::{
-    codec, CommitCertificate, Evidence, Height, ParticipantSet, PeerId, TableId, Value, ValueId,
+    codec, CommitCertificate, Evidence, Height, ParticipantSet, PeerId, SignatureCache, TableId,
+    Value, ValueId,
 };
 use sha2::{Digest, Sha256};
 
@@ -58,6 +59,7 @@ impl Checker {
         value: &Value,
         certificate: &CommitCertificate,
         participants: &ParticipantSet,
+        signatures: &mut SignatureCache,
     ) {
         // Agreement.
         match self.decided.get(&height) {
@@ -89,7 +91,7 @@ impl Checker {
         }
         let digest = digest_of(certificate);
         if !digest.is_some_and(|d| self.verified_certificates.contains(&d)) {
-            match certificate.verify(&self.table, participants) {
+            match certificate.verify_cached(&self.table, participants, Some(signatures)) {
                 Ok(()) => {
                     if let Some(d) = digest {
                         self.verified_certificates.insert(d);

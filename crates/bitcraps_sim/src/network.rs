@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bitcraps_consensus::{
-    codec::MAX_MESSAGE_BYTES, ParticipantSet, TableId, VerifiedMessage, WireMessage,
+    codec::MAX_MESSAGE_BYTES, ParticipantSet, SignatureCache, TableId, VerifiedMessage,
+    WireMessage,
 };
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
@@ -45,6 +46,8 @@ pub enum Rejected {
 #[derive(Debug, Default)]
 pub struct VerifyCache {
     results: HashMap<[u8; 32], Result<VerifiedMessage, Rejected>>,
+    /// Individual signatures already checked (precommits reappear inside certificates).
+    pub signatures: SignatureCache,
     /// Distinct byte strings verified.
     pub misses: u64,
     /// Lookups answered from the cache.
@@ -67,7 +70,7 @@ impl VerifyCache {
         let result = WireMessage::decode(&packet.bytes, MAX_MESSAGE_BYTES)
             .map_err(|e| Rejected::Decode(e.to_string()))
             .and_then(|m| {
-                m.verify(table, participants)
+                m.verify_cached(table, participants, Some(&mut self.signatures))
                     .map_err(|e| Rejected::Verify(e.to_string()))
             });
         self.results.insert(packet.digest, result.clone());

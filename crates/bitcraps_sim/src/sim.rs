@@ -2,11 +2,11 @@
 //! the engines of every instance, and the checker after every step.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use bitcraps_consensus::{
-    Engine, EngineConfig, Height, Input, Keypair, Output, ParticipantSet, PeerId, Round, TableId,
+    Decision, Engine, EngineConfig, Height, Input, Keypair, Output, ParticipantSet, PeerId, Round, TableId,
     Timeout, WireMessage,
 };
 use rand_chacha::ChaCha20Rng;
@@ -25,6 +25,8 @@ pub const LIVENESS_HEIGHTS: u64 = 3;
 pub const LIVENESS_BOUND_MS: u64 = 120_000;
 /// Events a run may process before it is declared stuck.
 pub const MAX_EVENTS: u64 = 4_000_000;
+/// Decisions a host sends from its journal per catch-up request.
+const CATCH_UP_BATCH: usize = 8;
 /// Packets a replayer remembers.
 const REPLAY_MEMORY: usize = 64;
 
@@ -70,6 +72,8 @@ struct Instance {
     epoch: u64,
     crash_mid_input: bool,
     last_decided: Option<Height>,
+    /// The host's durable record of decisions (survives crashes), to serve catch-up.
+    journal: BTreeMap<Height, Decision>,
     recorded: VecDeque<Arc<Packet>>,
 }
 
@@ -182,6 +186,7 @@ impl Simulation {
                     epoch: 0,
                     crash_mid_input: false,
                     last_decided: None,
+                    journal: BTreeMap::new(),
                     recorded: VecDeque::new(),
                 }
             })
@@ -214,6 +219,13 @@ impl Simulation {
 
     /// Runs to the end: the safety phase until stabilisation, then the liveness phase.
     pub fn run(mut self) -> RunReport {
+        if self.trace {
+            eprintln!("settings: {}", self.settings.describe());
+            for (n, i) in self.instances.iter().enumerate() {
+                eprintln!("#{n} = {} {:?}", self.keys[i.key].peer_id(), i.role);
+            }
+            eprintln!("{:?} crashes={:?}", self.settings.partition, self.settings.crashes);
+        }
         for to in 0..self.instances.len() {
             self.feed(to, Input::StartHeight(Height(1)));
             let offset = uniform(&mut self.rng, 0, self.settings.gossip_ms);
@@ -403,6 +415,8 @@ impl Simulation {
 
     fn restart(&mut self, to: usize) {
         if self.instances[to].up {
+            // A crash planned for the middle of an input that never came: it never happens.
+            self.instances[to].crash_mid_input = false;
             return;
         }
         let state = self.instances[to].engine.persistent_state();
@@ -464,7 +478,18 @@ impl Simulation {
                     Output::SendTo { peer, message } if !crashing => {
                         self.send_to_key(to, peer, &message)
                     }
-                    Output::Broadcast(_) | Output::SendTo { .. } => {}
+                    Output::CatchUp { peer, from } if !crashing => {
+                        let batch: Vec<Decision> = self.instances[to]
+                            .journal
+                            .range(from..)
+                            .take(CATCH_UP_BATCH)
+                            .map(|(_, d)| d.clone())
+                            .collect();
+                        for decision in batch {
+                            self.send_to_key(to, peer, &WireMessage::Decision(decision));
+                        }
+                    }
+                    Output::Broadcast(_) | Output::SendTo { .. } | Output::CatchUp { .. } => {}
                     Output::ScheduleTimeout { timeout, after } => {
                         let epoch = self.instances[to].epoch;
                         let after = u64::try_from(after.as_millis()).unwrap_or(u64::MAX / 4);
@@ -489,6 +514,13 @@ impl Simulation {
                         ..
                     } => {
                         self.instances[to].last_decided = Some(height);
+                        self.instances[to].journal.insert(
+                            height,
+                            Decision {
+                                certificate: certificate.clone(),
+                                value: value.clone(),
+                            },
+                        );
                         if self.instances[to].role == Role::Honest {
                             self.checker.on_decided(
                                 to,
@@ -496,6 +528,7 @@ impl Simulation {
                                 &value,
                                 &certificate,
                                 &self.participants,
+                                &mut self.cache.signatures,
                             );
                         }
                         if !crashing {
