@@ -35,7 +35,8 @@ impl Default for Limits {
 #[cfg(feature = "fault-injection")]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Faults {
-    /// Ignore lockedRound/lockedValue when prevoting (breaks lines 22 and 28): the "lock breaker".
+    /// Disable the lock rule: ignore lockedRound/lockedValue when prevoting (lines 22 and 28)
+    /// and propose a fresh value instead of validValue (line 16): the "lock breaker".
     pub ignore_lock: bool,
 }
 

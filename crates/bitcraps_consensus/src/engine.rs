@@ -622,7 +622,13 @@ impl Engine {
         self.round = round;
         self.step = Step::Propose;
         if self.proposer() == self.peer_id() {
-            match self.valid.clone() {
+            // A lock breaker forgets its valid value too: it always proposes afresh.
+            let valid = if self.ignores_lock() {
+                None
+            } else {
+                self.valid.clone()
+            };
+            match valid {
                 Some((vr, value)) => self.propose(value, Some(vr), out),
                 None => out.push(Output::RequestValue {
                     height: self.height,

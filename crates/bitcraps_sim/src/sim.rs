@@ -267,7 +267,11 @@ impl Simulation {
                 break;
             }
         }
-        if self.liveness_target.is_none() && liveness_failure.is_none() && check_liveness {
+        if self.liveness_target.is_none()
+            && liveness_failure.is_none()
+            && check_liveness
+            && self.checker.violations.is_empty()
+        {
             liveness_failure = Some("the event queue ran dry before stabilisation".to_string());
         }
         RunReport {
@@ -673,11 +677,10 @@ impl Simulation {
 
 fn engine_config(settings: &Settings, table: TableId, role: Role) -> EngineConfig {
     let mut config = EngineConfig::new(table);
-    config.faults.ignore_lock = match role {
-        Role::Byzantine(ByzantineKind::LockBreaker) => true,
-        Role::Honest | Role::Twin => settings.disable_lock,
-        Role::Byzantine(_) => false,
-    };
+    // The negative control disables the lock rule in every engine, Byzantine ones included, so
+    // that an equivocator's engine also proposes afresh instead of its valid value.
+    config.faults.ignore_lock =
+        settings.disable_lock || role == Role::Byzantine(ByzantineKind::LockBreaker);
     config
 }
 
