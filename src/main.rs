@@ -56,7 +56,8 @@ fn main() -> ExitCode {
         participants.max_faulty(),
         participants.quorum()
     );
-    let mut queue: VecDeque<(usize, Input)> = (0..n).map(|i| (i, Input::StartHeight(Height(1)))).collect();
+    let mut queue: VecDeque<(usize, Input)> =
+        (0..n).map(|i| (i, Input::StartHeight(Height(1)))).collect();
     let mut decided = 0u64;
     while let Some((to, input)) = queue.pop_front() {
         let outputs = match engines[to].handle(input, &valid) {
@@ -119,7 +120,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn deliver(engines: &[Engine], from: usize, message: &WireMessage, queue: &mut VecDeque<(usize, Input)>) {
+fn deliver(
+    engines: &[Engine],
+    from: usize,
+    message: &WireMessage,
+    queue: &mut VecDeque<(usize, Input)>,
+) {
     for (to, engine) in engines.iter().enumerate() {
         if to == from {
             continue;

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::VerifyError;
 use crate::keys::PeerId;
 use crate::message::{check_signature_cached, Verified, Vote};
-use crate::sigcache::SignatureCache;
 use crate::participants::ParticipantSet;
+use crate::sigcache::SignatureCache;
 use crate::types::{Height, Round, TableId, Value, ValueId, VoteKind};
 
 /// One precommit signature inside a certificate.
@@ -40,7 +40,11 @@ pub struct CommitCertificate {
 impl CommitCertificate {
     /// Checks the certificate against a table and its participants: every signature valid
     /// (strict), every signer seated and distinct, and strictly more than 2/3 of them.
-    pub fn verify(&self, table: &TableId, participants: &ParticipantSet) -> Result<(), VerifyError> {
+    pub fn verify(
+        &self,
+        table: &TableId,
+        participants: &ParticipantSet,
+    ) -> Result<(), VerifyError> {
         self.verify_cached(table, participants, None)
     }
 

@@ -12,9 +12,21 @@ fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<MAX_MESSAGE_BYTES>()
 }
 
-/// Encodes a value with the project's canonical bincode 2 configuration.
+/// Encodes a value with the project's canonical bincode 2 configuration, refusing encodings
+/// longer than [`MAX_MESSAGE_BYTES`].
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, EncodeError> {
-    bincode::serde::encode_to_vec(value, config()).map_err(|e| EncodeError(e.to_string()))
+    let bytes =
+        bincode::serde::encode_to_vec(value, config()).map_err(|e| EncodeError(e.to_string()))?;
+    // bincode enforces the configured limit only when decoding. Without this check a node could
+    // send (e.g. propose) a message that every peer's `decode` refuses as too large: whatever
+    // encodes must decode.
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(EncodeError(format!(
+            "{} bytes exceed the limit of {MAX_MESSAGE_BYTES} bytes",
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
 }
 
 /// Decodes exactly one value from `bytes`, refusing more than `limit` bytes (and never more than

@@ -409,7 +409,12 @@ impl Engine {
     }
 
     fn check_round(&self, from: PeerId, round: Round) -> Result<(), InputError> {
-        if round.0 > self.round.0.saturating_add(self.config.limits.max_rounds_ahead) {
+        if round.0
+            > self
+                .round
+                .0
+                .saturating_add(self.config.limits.max_rounds_ahead)
+        {
             return Err(InputError::RoundTooFarAhead {
                 from,
                 round,
@@ -465,7 +470,10 @@ impl Engine {
 
     fn buffer(&mut self, message: VerifiedMessage) -> Result<(), InputError> {
         let height = message.height();
-        let limit = self.height.0.saturating_add(self.config.limits.max_future_heights);
+        let limit = self
+            .height
+            .0
+            .saturating_add(self.config.limits.max_future_heights);
         if height.0 > limit {
             return Err(InputError::HeightTooFarAhead {
                 height,
@@ -546,7 +554,13 @@ impl Engine {
         }
     }
 
-    fn on_value_ready(&mut self, height: Height, round: Round, value: Value, out: &mut Vec<Output>) {
+    fn on_value_ready(
+        &mut self,
+        height: Height,
+        round: Round,
+        value: Value,
+        out: &mut Vec<Output>,
+    ) {
         if self.in_progress()
             && height == self.height
             && round == self.round
@@ -569,7 +583,9 @@ impl Engine {
                 height: self.persistent_state_height(),
                 signer: self.peer_id(),
             };
-            out.push(Output::Broadcast(WireMessage::Status(status.sign(&self.key))));
+            out.push(Output::Broadcast(WireMessage::Status(
+                status.sign(&self.key),
+            )));
         }
         let at = (self.height, self.round);
         if self.step == Step::Commit {
@@ -672,7 +688,12 @@ impl Engine {
     }
 
     /// Signs (through the guard), counts and broadcasts this node's vote in the current round.
-    pub(crate) fn cast_vote(&mut self, kind: VoteKind, value: Option<ValueId>, out: &mut Vec<Output>) {
+    pub(crate) fn cast_vote(
+        &mut self,
+        kind: VoteKind,
+        value: Option<ValueId>,
+        out: &mut Vec<Output>,
+    ) {
         let vote = Vote {
             table: self.config.table,
             height: self.height,

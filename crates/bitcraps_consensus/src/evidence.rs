@@ -91,7 +91,9 @@ impl Evidence {
             Evidence::DoubleProposal { first, second } => {
                 let (a, b) = (&first.header, &second.header);
                 if a.proposer != b.proposer {
-                    return Err(VerifyError::NotConflicting("proposals by different signers"));
+                    return Err(VerifyError::NotConflicting(
+                        "proposals by different signers",
+                    ));
                 }
                 if (a.table, a.height, a.round) != (b.table, b.height, b.round) {
                     return Err(VerifyError::NotConflicting(

@@ -142,7 +142,10 @@ mod tests {
         let again = guard.sign_vote(&key, vote(&key, 0, 2));
         // The same (height, round, kind) returns the first vote, not a new one for value 2.
         assert_eq!(again.message(), first.message());
-        assert!(matches!(guard.sign_vote(&key, vote(&key, 1, 2)), Signed::New(_)));
+        assert!(matches!(
+            guard.sign_vote(&key, vote(&key, 1, 2)),
+            Signed::New(_)
+        ));
         assert_eq!(guard.sign_vote(&key, vote(&key, 0, 3)), Signed::Refused);
     }
 

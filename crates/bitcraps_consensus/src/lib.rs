@@ -61,8 +61,8 @@ pub use guard::{PersistentState, Signed, SigningGuard};
 pub use io::{Input, Output, ValueValidity};
 pub use keys::{Keypair, PeerId, Signature};
 pub use message::{
-    ProposalHeader, SignedProposal, SignedProposalHeader, SignedStatus, SignedVote, Status, Verified,
-    Vote,
+    ProposalHeader, SignedProposal, SignedProposalHeader, SignedStatus, SignedVote, Status,
+    Verified, Vote,
 };
 pub use participants::{ParticipantSet, MIN_PARTICIPANTS};
 pub use sigcache::SignatureCache;

@@ -173,7 +173,11 @@ pub struct SignedProposalHeader {
 
 impl SignedProposalHeader {
     /// Checks table, membership and the strict signature.
-    pub fn verify(&self, table: &TableId, participants: &ParticipantSet) -> Result<(), VerifyError> {
+    pub fn verify(
+        &self,
+        table: &TableId,
+        participants: &ParticipantSet,
+    ) -> Result<(), VerifyError> {
         check_signature(
             table,
             &self.header.table,

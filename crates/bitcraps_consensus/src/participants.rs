@@ -109,7 +109,9 @@ mod tests {
     use crate::keys::Keypair;
 
     fn ids(n: u8) -> Vec<PeerId> {
-        (0..n).map(|i| Keypair::from_seed([i + 1; 32]).peer_id()).collect()
+        (0..n)
+            .map(|i| Keypair::from_seed([i + 1; 32]).peer_id())
+            .collect()
     }
 
     #[test]
@@ -126,14 +128,20 @@ mod tests {
 
     #[test]
     fn fewer_than_four_is_an_error() {
-        assert_eq!(ParticipantSet::new(ids(3)).err(), Some(SeatError::TooFew(3)));
+        assert_eq!(
+            ParticipantSet::new(ids(3)).err(),
+            Some(SeatError::TooFew(3))
+        );
     }
 
     #[test]
     fn duplicates_are_an_error() {
         let mut v = ids(4);
         v.push(v[0]);
-        assert!(matches!(ParticipantSet::new(v), Err(SeatError::Duplicate(_))));
+        assert!(matches!(
+            ParticipantSet::new(v),
+            Err(SeatError::Duplicate(_))
+        ));
     }
 
     #[test]
@@ -142,6 +150,9 @@ mod tests {
         let mut seen: Vec<PeerId> = (0..4).map(|r| set.proposer(Height(9), Round(r))).collect();
         seen.sort();
         assert_eq!(seen, set.ids());
-        assert_ne!(set.proposer(Height(1), Round(0)), set.proposer(Height(2), Round(0)));
+        assert_ne!(
+            set.proposer(Height(1), Round(0)),
+            set.proposer(Height(2), Round(0))
+        );
     }
 }

@@ -137,7 +137,9 @@ impl Engine {
     /// Line 34: 2f+1 PREVOTE(h, r, ∗) in prevote, for the first time: schedule the prevote timeout.
     fn line_34_prevote_timeout(&mut self, out: &mut Vec<Output>) -> bool {
         if self.step != Step::Prevote
-            || self.fired.contains(&(self.round, OnceRule::L34PrevoteTimeout))
+            || self
+                .fired
+                .contains(&(self.round, OnceRule::L34PrevoteTimeout))
             || !self
                 .participants
                 .is_quorum(self.votes.total(self.round, VoteKind::Prevote))
@@ -193,14 +195,17 @@ impl Engine {
 
     /// Line 47: 2f+1 PRECOMMIT(h, r, ∗) for the first time: schedule the precommit timeout.
     fn line_47_precommit_timeout(&mut self, out: &mut Vec<Output>) -> bool {
-        if self.fired.contains(&(self.round, OnceRule::L47PrecommitTimeout))
+        if self
+            .fired
+            .contains(&(self.round, OnceRule::L47PrecommitTimeout))
             || !self
                 .participants
                 .is_quorum(self.votes.total(self.round, VoteKind::Precommit))
         {
             return false;
         }
-        self.fired.insert((self.round, OnceRule::L47PrecommitTimeout));
+        self.fired
+            .insert((self.round, OnceRule::L47PrecommitTimeout));
         self.schedule(TimeoutKind::Precommit, out);
         true
     }
@@ -221,10 +226,11 @@ impl Engine {
             }
             for proposal in proposals {
                 let id = proposal.header().value_id;
-                if self
-                    .participants
-                    .is_quorum(self.votes.count(*round, VoteKind::Prevote, Some(id)))
-                {
+                if self.participants.is_quorum(self.votes.count(
+                    *round,
+                    VoteKind::Prevote,
+                    Some(id),
+                )) {
                     found = Some((*round, proposal.value.clone()));
                     break;
                 }

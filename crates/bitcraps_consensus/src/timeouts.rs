@@ -79,7 +79,11 @@ mod tests {
     #[test]
     fn timeouts_grow_with_the_round() {
         let c = TimeoutConfig::default();
-        for kind in [TimeoutKind::Propose, TimeoutKind::Prevote, TimeoutKind::Precommit] {
+        for kind in [
+            TimeoutKind::Propose,
+            TimeoutKind::Prevote,
+            TimeoutKind::Precommit,
+        ] {
             assert!(c.duration(kind, Round(1)) > c.duration(kind, Round(0)));
             assert!(c.duration(kind, Round(9)) > c.duration(kind, Round(8)));
         }

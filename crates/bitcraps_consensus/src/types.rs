@@ -175,8 +175,14 @@ mod tests {
 
     #[test]
     fn value_id_depends_on_bytes_only() {
-        assert_eq!(Value::new(vec![1, 2, 3]).id(), Value::new(vec![1, 2, 3]).id());
-        assert_ne!(Value::new(vec![1, 2, 3]).id(), Value::new(vec![1, 2, 4]).id());
+        assert_eq!(
+            Value::new(vec![1, 2, 3]).id(),
+            Value::new(vec![1, 2, 3]).id()
+        );
+        assert_ne!(
+            Value::new(vec![1, 2, 3]).id(),
+            Value::new(vec![1, 2, 4]).id()
+        );
     }
 
     #[test]

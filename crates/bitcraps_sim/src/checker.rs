@@ -29,11 +29,7 @@ pub struct Checker {
 impl Checker {
     /// A checker for a table whose honest keys are `honest` and whose Byzantine (or twinned)
     /// keys, the only ones evidence may name, are `accusable`.
-    pub fn new(
-        table: TableId,
-        honest: BTreeSet<PeerId>,
-        accusable: BTreeSet<PeerId>,
-    ) -> Checker {
+    pub fn new(table: TableId, honest: BTreeSet<PeerId>, accusable: BTreeSet<PeerId>) -> Checker {
         Checker {
             table,
             honest,

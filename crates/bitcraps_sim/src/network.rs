@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bitcraps_consensus::{
-    codec::MAX_MESSAGE_BYTES, ParticipantSet, SignatureCache, TableId, VerifiedMessage,
-    WireMessage,
+    codec::MAX_MESSAGE_BYTES, ParticipantSet, SignatureCache, TableId, VerifiedMessage, WireMessage,
 };
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
@@ -127,7 +126,11 @@ impl Network {
         if !self.healed && chance(rng, self.settings.loss) {
             return Vec::new();
         }
-        let copies = if chance(rng, self.settings.duplicate) { 2 } else { 1 };
+        let copies = if chance(rng, self.settings.duplicate) {
+            2
+        } else {
+            1
+        };
         (0..copies).map(|_| self.latency(rng)).collect()
     }
 

@@ -79,7 +79,10 @@ impl FromStr for ByzantineKind {
             .find(|k| k.name() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = ByzantineKind::ALL.iter().map(|k| k.name()).collect();
-                format!("unknown Byzantine kind {s:?}; expected one of {}", names.join(", "))
+                format!(
+                    "unknown Byzantine kind {s:?}; expected one of {}",
+                    names.join(", ")
+                )
             })
     }
 }

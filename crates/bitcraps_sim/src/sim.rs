@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use bitcraps_consensus::{
-    Decision, Engine, EngineConfig, Height, Input, Keypair, Output, ParticipantSet, PeerId, Round, TableId,
-    Timeout, WireMessage,
+    Decision, Engine, EngineConfig, Height, Input, Keypair, Output, ParticipantSet, PeerId, Round,
+    TableId, Timeout, WireMessage,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -78,12 +78,31 @@ struct Instance {
 }
 
 enum Event {
-    Deliver { to: usize, packet: Arc<Packet> },
-    Timeout { to: usize, epoch: u64, timeout: Timeout },
-    Gossip { to: usize, epoch: u64 },
-    ValueReady { to: usize, epoch: u64, height: Height, round: Round },
-    Crash { to: usize },
-    Restart { to: usize },
+    Deliver {
+        to: usize,
+        packet: Arc<Packet>,
+    },
+    Timeout {
+        to: usize,
+        epoch: u64,
+        timeout: Timeout,
+    },
+    Gossip {
+        to: usize,
+        epoch: u64,
+    },
+    ValueReady {
+        to: usize,
+        epoch: u64,
+        height: Height,
+        round: Round,
+    },
+    Crash {
+        to: usize,
+    },
+    Restart {
+        to: usize,
+    },
     Stabilise,
 }
 
@@ -224,7 +243,10 @@ impl Simulation {
             for (n, i) in self.instances.iter().enumerate() {
                 eprintln!("#{n} = {} {:?}", self.keys[i.key].peer_id(), i.role);
             }
-            eprintln!("{:?} crashes={:?}", self.settings.partition, self.settings.crashes);
+            eprintln!(
+                "{:?} crashes={:?}",
+                self.settings.partition, self.settings.crashes
+            );
         }
         for to in 0..self.instances.len() {
             self.feed(to, Input::StartHeight(Height(1)));
@@ -429,7 +451,12 @@ impl Simulation {
         let config = engine_config(&self.settings, self.table, role);
         let inst = &mut self.instances[to];
         // Everything not persisted (votes, buffers, retained decisions) is lost.
-        inst.engine = Engine::restore(config, self.keys[key].clone(), self.participants.clone(), state.clone());
+        inst.engine = Engine::restore(
+            config,
+            self.keys[key].clone(),
+            self.participants.clone(),
+            state.clone(),
+        );
         inst.up = true;
         let epoch = inst.epoch;
         self.feed(to, Input::StartHeight(state.height));
@@ -446,7 +473,11 @@ impl Simulation {
                 return;
             }
             let trace = self.trace && !matches!(input, Input::GossipTick);
-            let described = if trace { format!("{input:?}") } else { String::new() };
+            let described = if trace {
+                format!("{input:?}")
+            } else {
+                String::new()
+            };
             let outputs = match self.instances[to].engine.handle(input, &SimApp) {
                 Ok(outputs) => outputs,
                 Err(e) => {

@@ -20,14 +20,25 @@ fn clean_runs_end_with_one_summary_line_and_exit_zero() {
     let (ok, stdout) = sim(&["--runs", "20", "--seed", "5"]);
     assert!(ok, "{stdout}");
     let last = stdout.lines().last().unwrap_or_default();
-    assert!(last.starts_with("runs=20 violations=0 liveness_failures=0 heights="), "{last}");
+    assert!(
+        last.starts_with("runs=20 violations=0 liveness_failures=0 heights="),
+        "{last}"
+    );
     assert!(last.ends_with(" seed=5"), "{last}");
     assert_eq!(stdout.lines().filter(|l| l.starts_with("runs=")).count(), 1);
 }
 
 #[test]
 fn expect_violation_succeeds_only_when_one_is_found() {
-    let (ok, stdout) = sim(&["--runs", "300", "--nodes", "4", "--twins", "2", "--expect-violation"]);
+    let (ok, stdout) = sim(&[
+        "--runs",
+        "300",
+        "--nodes",
+        "4",
+        "--twins",
+        "2",
+        "--expect-violation",
+    ]);
     assert!(ok, "{stdout}");
     assert!(stdout.contains("VIOLATION seed="), "{stdout}");
     assert!(

@@ -54,7 +54,13 @@ fn main() -> ExitCode {
     let threads = cli
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let summary = run_swarm(cli.seed, cli.runs, &overrides, threads, cli.expect_violation);
+    let summary = run_swarm(
+        cli.seed,
+        cli.runs,
+        &overrides,
+        threads,
+        cli.expect_violation,
+    );
     for failure in &summary.failures {
         let kind = if failure.violations.is_empty() {
             "LIVENESS"
