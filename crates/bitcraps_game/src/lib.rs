@@ -15,6 +15,25 @@
 //! - [`dice`]: commit-reveal randomness: commitments, reveal checks, the unbiased roll.
 //! - [`edge`]: exact house edge of any bet by a Markov chain over [`resolve_roll`].
 //!
+//! On top of the rules, the table itself — what the consensus agrees on, height by height:
+//!
+//! - [`config`]: the [`TableConfig`] the initial seats agree on (seats, bank, rules, bonds,
+//!   deadlines, custom-operation registry hash).
+//! - [`ops`]: signed [`Operation`]s ([`SignedOp`]) with domain-separated signatures and
+//!   per-player nonces.
+//! - [`block`]: the consensus value of a height ([`Block`]), proposals ([`TableState::build_block`])
+//!   and the clock check ([`acceptable_now`]).
+//! - [`state`]: the copy-on-write [`TableState`], its hash and the accounting identity.
+//! - [`apply`]: applying operations ([`Draft`]) and blocks ([`TableState::apply_block`]).
+//! - [`ledger`], [`flow`], [`seats`], [`disputes`]: what each operation does, the dice flow over
+//!   heights, penalties, evidence and claims.
+//! - [`bond`]: bond sizing and exposure.
+//! - [`custom`]: custom operations ([`CustomOperation`], [`Registry`]).
+//! - [`chain`]: a host's recent states and the consensus application ([`Chain`]).
+//! - [`events`]: what a block did ([`Event`]).
+//! - [`driver`]: a whole table in one process ([`driver::LocalTable`]), for tests, bots and
+//!   offline play.
+//!
 //! ```
 //! use bitcraps_game::*;
 //!
@@ -39,15 +58,48 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod apply;
 pub mod bets;
+pub mod block;
+pub mod bond;
+pub mod chain;
 pub mod chips;
+pub mod config;
+pub mod custom;
 pub mod dice;
+pub mod disputes;
+pub mod driver;
 pub mod edge;
+pub mod error;
+pub mod events;
+pub mod flow;
+pub mod ledger;
+pub mod ops;
 pub mod phase;
 pub mod resolution;
 pub mod roll;
 pub mod rules;
+pub mod seats;
+pub mod state;
 pub mod validation;
+
+pub use apply::{Draft, MAX_BETS_PER_SEAT, MAX_OPEN_DISPUTES, MAX_SEAT_RECORDS};
+pub use block::{acceptable_now, Block, BuiltBlock, MAX_CLOCK_SKEW_MS, MAX_OPS_PER_BLOCK};
+pub use bond::required_bond;
+pub use chain::{Applied, Chain, ChainError, ChainValidity};
+pub use config::{
+    BondRules, ConfigError, Deadlines, SeatConfig, TableConfig, MAX_SEATED, MIN_SEATS,
+};
+pub use custom::{
+    CustomContext, CustomError, CustomOperation, Registry, RegistryError, RollReport,
+};
+pub use error::{AccountingError, BlockError, EvidenceError, GenesisError, OpError};
+pub use events::{AbandonReason, Event, PenaltyReason, RemovalReason, ReturnReason, Verdict};
+pub use ops::{BetId, Dispute, DisputeId, GameEvidence, OpKind, Operation, RawSignedOp, SignedOp};
+pub use state::{
+    Claim, CustomSlot, Health, Holdings, OpenBet, RollRecord, SeatState, SeatStatus, Stage, Supply,
+    TableData, TableState,
+};
 
 pub use bets::{Bet, BetKind, BigNumber, HardNumber, Hop, Seat, Working};
 pub use chips::{ChipOverflow, Odds};

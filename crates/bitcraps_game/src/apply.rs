@@ -1,0 +1,296 @@
+//! Applying operations and blocks to a table state.
+//!
+//! A [`Draft`] is the next height under construction: operations are pushed one by one, each
+//! checked against the state as the operations before it left it, all-or-nothing (a rejected
+//! operation changes nothing). [`Draft::finish`] then runs the height's deadlines (dice flow and
+//! dispute expiry), checks the accounting identity and hashes the new state.
+//! [`TableState::apply_block`] is the same with every operation required to pass: the validity of
+//! a block is a pure function of the previous decided state.
+
+use std::sync::Arc;
+
+use bitcraps_consensus::PeerId;
+
+use crate::bets::Seat;
+use crate::block::{Block, MAX_OPS_PER_BLOCK};
+use crate::config::TableConfig;
+use crate::custom::{CustomContext, Registry};
+use crate::error::{BlockError, OpError};
+use crate::events::Event;
+use crate::ops::{Operation, SignedOp, MAX_CUSTOM_NAME_BYTES, MAX_CUSTOM_PAYLOAD_BYTES};
+use crate::state::{TableData, TableState};
+
+/// A seat may have at most this many open bets.
+pub const MAX_BETS_PER_SEAT: usize = 32;
+/// At most this many seats are ever taken at one table (seats are not reused).
+pub const MAX_SEAT_RECORDS: usize = 256;
+/// At most this many dispute claims are open at once.
+pub const MAX_OPEN_DISPUTES: usize = 16;
+
+/// One transaction on the working data: an operation or the end of a height.
+pub(crate) struct Tx<'a> {
+    pub(crate) data: &'a mut TableData,
+    pub(crate) config: &'a TableConfig,
+    pub(crate) registry: &'a Registry,
+    pub(crate) events: &'a mut Vec<Event>,
+    /// Per-roll bank payouts of the open bets in the current phase, if known (kept up to date
+    /// by bet placement, dropped by anything else).
+    pub(crate) cover: &'a mut Option<[u64; 36]>,
+}
+
+impl Tx<'_> {
+    /// The seat of a seated author.
+    pub(crate) fn author_seat(&self, peer: &PeerId) -> Result<Seat, OpError> {
+        self.data
+            .seat_of(peer)
+            .ok_or(OpError::NotSeated { peer: *peer })
+    }
+
+    /// Applies a signed operation whose nonce and signature are already checked.
+    fn dispatch(&mut self, op: &SignedOp) -> Result<(), OpError> {
+        let peer = op.author;
+        match &op.op {
+            Operation::Join { buy_in } => self.join(peer, *buy_in),
+            Operation::Leave => self.leave(peer),
+            Operation::FundBank { amount } => self.fund_bank(peer, *amount),
+            Operation::PlaceBet {
+                kind,
+                amount,
+                working,
+            } => self.place_bet(peer, *kind, *amount, *working),
+            Operation::RemoveBet { bet } => self.remove_bet(peer, *bet),
+            Operation::CallBet { bet, working } => self.call_bet(peer, *bet, *working),
+            Operation::CloseBetting { roll } => self.close_betting_op(peer, *roll),
+            Operation::Commit {
+                roll,
+                seat,
+                commitment,
+            } => self.commit(peer, *roll, *seat, *commitment),
+            Operation::Reveal { roll, seat, nonce } => self.reveal(peer, *roll, *seat, *nonce),
+            Operation::Dispute(dispute) => self.dispute(peer, dispute),
+            Operation::DisputeVote { dispute, uphold } => self.vote(peer, *dispute, *uphold),
+            Operation::Custom { name, payload } => self.custom(peer, name, payload),
+        }
+    }
+
+    fn custom(&mut self, peer: PeerId, name: &str, payload: &[u8]) -> Result<(), OpError> {
+        let seat = self.author_seat(&peer)?;
+        if name.len() > MAX_CUSTOM_NAME_BYTES {
+            return Err(OpError::TooLong {
+                seat,
+                what: "custom operation name",
+                len: name.len(),
+                max: MAX_CUSTOM_NAME_BYTES,
+            });
+        }
+        if payload.len() > MAX_CUSTOM_PAYLOAD_BYTES {
+            return Err(OpError::TooLong {
+                seat,
+                what: "custom operation payload",
+                len: payload.len(),
+                max: MAX_CUSTOM_PAYLOAD_BYTES,
+            });
+        }
+        let registry = self.registry;
+        let ext = registry.get(name).ok_or_else(|| OpError::UnknownCustom {
+            seat,
+            name: name.to_string(),
+        })?;
+        let refused = |error| OpError::Custom {
+            seat,
+            name: name.to_string(),
+            error,
+        };
+        ext.validate(self.data, self.config, seat, payload)
+            .map_err(refused)?;
+        let mut ctx = CustomContext::new(name, self.data, self.config, self.events);
+        ext.apply(&mut ctx, seat, payload).map_err(refused)
+    }
+}
+
+/// The next height under construction.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    base: TableState,
+    data: TableData,
+    events: Vec<Event>,
+    ops: Vec<SignedOp>,
+    cover: Option<[u64; 36]>,
+}
+
+impl Draft {
+    /// Starts height `base.height() + 1` at block time `timestamp_ms` (which must be later than
+    /// the base's, checked by [`Draft::finish`]).
+    pub fn new(base: &TableState, timestamp_ms: u64) -> Draft {
+        let mut data = TableData::clone(&base.data);
+        data.height = base.height.saturating_add(1);
+        data.timestamp_ms = timestamp_ms;
+        Draft {
+            base: base.clone(),
+            data,
+            events: Vec::new(),
+            ops: Vec::new(),
+            cover: None,
+        }
+    }
+
+    /// The working data (the base plus the operations pushed so far, before the height's
+    /// deadlines).
+    pub fn data(&self) -> &TableData {
+        &self.data
+    }
+
+    /// The operations accepted so far.
+    pub fn ops(&self) -> &[SignedOp] {
+        &self.ops
+    }
+
+    /// The events so far.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Checks and applies one operation. On `Err` nothing changed.
+    pub fn push(&mut self, op: SignedOp) -> Result<(), OpError> {
+        let peer = op.author;
+        let expected = self.data.next_nonce(&peer);
+        if op.nonce != expected {
+            return Err(OpError::WrongNonce {
+                peer,
+                expected,
+                got: op.nonce,
+            });
+        }
+        let bytes = op
+            .signing_bytes(&self.base.config.table_id)
+            .map_err(|error| OpError::Encode { peer, error })?;
+        if !crate::ops::signature_ok(&peer, &bytes, &op.signature) {
+            return Err(OpError::BadSignature { peer });
+        }
+        let mut working = self.data.clone();
+        working.nonces.insert(peer, op.nonce);
+        let events_before = self.events.len();
+        let mut cover = self.cover;
+        let result = Tx {
+            data: &mut working,
+            config: &self.base.config,
+            registry: &self.base.registry,
+            events: &mut self.events,
+            cover: &mut cover,
+        }
+        .dispatch(&op);
+        match result {
+            Ok(()) => {
+                self.data = working;
+                self.cover = if matches!(op.op, Operation::PlaceBet { .. }) {
+                    cover
+                } else {
+                    None
+                };
+                self.ops.push(op);
+                Ok(())
+            }
+            Err(e) => {
+                self.events.truncate(events_before);
+                Err(e)
+            }
+        }
+    }
+
+    /// Closes the height: deadlines, accounting check, state hash. Returns the block of the
+    /// accepted operations, the new state and everything that happened.
+    pub fn finish(self) -> Result<(Block, TableState, Vec<Event>), BlockError> {
+        let Draft {
+            base,
+            mut data,
+            mut events,
+            ops,
+            ..
+        } = self;
+        if data.timestamp_ms <= base.timestamp_ms {
+            return Err(BlockError::TimestampNotIncreasing {
+                previous: base.timestamp_ms,
+                got: data.timestamp_ms,
+            });
+        }
+        let mut cover = None;
+        Tx {
+            data: &mut data,
+            config: &base.config,
+            registry: &base.registry,
+            events: &mut events,
+            cover: &mut cover,
+        }
+        .end_of_height()
+        .map_err(|_| BlockError::Overflow {
+            height: base.height.saturating_add(1),
+        })?;
+        data.check_accounting()?;
+        let hash = data.compute_hash()?;
+        let block = Block {
+            height: data.height,
+            timestamp_ms: data.timestamp_ms,
+            prev_state_hash: base.hash,
+            ops,
+        };
+        let state = TableState {
+            data: Arc::new(data),
+            config: base.config.clone(),
+            registry: base.registry.clone(),
+            hash,
+        };
+        Ok((block, state, events))
+    }
+}
+
+impl TableState {
+    /// Applies a decided (or proposed) block: it must be for the next height, build on this
+    /// state, have a later timestamp, and every operation must be accepted in order.
+    pub fn apply_block(&self, block: &Block) -> Result<(TableState, Vec<Event>), BlockError> {
+        let expected = self.height.saturating_add(1);
+        if block.height != expected {
+            return Err(BlockError::WrongHeight {
+                expected,
+                got: block.height,
+            });
+        }
+        if block.prev_state_hash != self.hash {
+            return Err(BlockError::WrongParent {
+                height: block.height,
+            });
+        }
+        if block.timestamp_ms <= self.timestamp_ms {
+            return Err(BlockError::TimestampNotIncreasing {
+                previous: self.timestamp_ms,
+                got: block.timestamp_ms,
+            });
+        }
+        if block.ops.len() > MAX_OPS_PER_BLOCK {
+            return Err(BlockError::TooManyOps {
+                count: block.ops.len(),
+                max: MAX_OPS_PER_BLOCK,
+            });
+        }
+        let mut draft = Draft::new(self, block.timestamp_ms);
+        for (index, op) in block.ops.iter().enumerate() {
+            draft.push(op.clone()).map_err(|e| BlockError::Op {
+                index,
+                author: op.author,
+                error: Box::new(e),
+            })?;
+        }
+        let (_, state, events) = draft.finish()?;
+        Ok((state, events))
+    }
+
+    /// Starts the next height (see [`Draft`]).
+    pub fn draft(&self, timestamp_ms: u64) -> Draft {
+        Draft::new(self, timestamp_ms)
+    }
+
+    /// Whether `op` could still be applied some day: its nonce is not spent yet. Hosts drop
+    /// stale operations from their pools.
+    pub fn is_stale(&self, op: &SignedOp) -> bool {
+        op.nonce < self.next_nonce(&op.author)
+    }
+}

@@ -1,0 +1,316 @@
+//! The table config agreed by the initial seats: who sits with how many chips, the bank's stake,
+//! the house rules, bonds, deadlines and the custom-operation registry. Its
+//! [hash](TableConfig::hash) is inside every state hash, so nodes with different configs never
+//! agree on a single height.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use bitcraps_consensus::{PeerId, TableId};
+
+use crate::custom::Registry;
+use crate::rules::{RulesError, TableRules};
+
+/// Domain tag of [`TableConfig::hash`].
+pub const CONFIG_HASH_DOMAIN: &[u8] = b"bitcraps/table-config/v1";
+/// The fewest seats a table starts with (consensus needs n ≥ 4 to tolerate one Byzantine player).
+pub const MIN_SEATS: usize = 4;
+/// The most players seated at once.
+pub const MAX_SEATED: usize = 16;
+
+/// One initial seat: a player's key and starting stack (the minimum bond is taken out of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SeatConfig {
+    /// The player's seat key (also its consensus identity).
+    pub peer: PeerId,
+    /// Chips the player brings, bond included.
+    pub stack: u64,
+}
+
+/// How large a player's bond must be.
+///
+/// Every seated player posts [`BondRules::minimum`] when seated. When betting closes for a roll,
+/// a player's bond must also cover `cover_percent` % of the biggest net win its open bets could
+/// bring on that roll ([`required_bond`](crate::bond::required_bond)); the difference is moved
+/// from the player's balance automatically, and a player who cannot cover it sits the roll out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BondRules {
+    /// The bond posted on being seated (default 100 chips).
+    pub minimum: u64,
+    /// Percentage of the worst-case win the bond must cover at betting close (default 100, at
+    /// least 100).
+    pub cover_percent: u32,
+}
+
+impl Default for BondRules {
+    fn default() -> Self {
+        BondRules {
+            minimum: 100,
+            cover_percent: 100,
+        }
+    }
+}
+
+/// Deadlines of the dice flow (in heights, so every node agrees when one passes) and of disputes
+/// (in block time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Deadlines {
+    /// Betting closes by itself this many heights after it opened, if any bet is on the table
+    /// (default 20). The shooter may close it earlier.
+    pub betting_heights: u64,
+    /// Commitments close this many heights after betting closed (default 5).
+    pub commit_heights: u64,
+    /// Reveals close this many heights after commitments closed (default 5).
+    pub reveal_heights: u64,
+    /// A dispute claim expires this long after it was opened, in block-time milliseconds
+    /// (default one hour).
+    pub dispute_ms: u64,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            betting_heights: 20,
+            commit_heights: 5,
+            reveal_heights: 5,
+            dispute_ms: 3_600_000,
+        }
+    }
+}
+
+/// Why a table config cannot start a table.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// Too few or too many initial seats.
+    #[error("a table starts with {MIN_SEATS} to {MAX_SEATED} seats, got {0}")]
+    SeatCount(usize),
+    /// The same key twice.
+    #[error("player {0} is seated twice")]
+    DuplicateSeat(PeerId),
+    /// A key that cannot verify signatures.
+    #[error("player {0} has an invalid or weak key")]
+    BadKey(PeerId),
+    /// A stack that cannot post the minimum bond.
+    #[error("player {peer} brings {stack} chips, below the minimum bond of {minimum}")]
+    StackBelowBond {
+        /// The player.
+        peer: PeerId,
+        /// Its stack.
+        stack: u64,
+        /// The minimum bond.
+        minimum: u64,
+    },
+    /// The house rules are inconsistent.
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+    /// A deadline of zero heights or zero time.
+    #[error("every deadline must be at least 1 (height or millisecond)")]
+    ZeroDeadline,
+    /// Bonds must cover at least the whole worst-case win.
+    #[error("bond cover must be at least 100 %, got {0} %")]
+    BondCover(u32),
+    /// Zero missed rolls allowed would unseat everyone on the first roll.
+    #[error("the missed-roll limit must be at least 1")]
+    ZeroMissedRollLimit,
+    /// The genesis supply does not fit in a `u64`.
+    #[error("the genesis chip supply overflows u64")]
+    SupplyOverflow,
+}
+
+/// Everything the initial seats agree on before the first height.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableConfig {
+    /// The consensus table id (inside every signature of the table).
+    pub table_id: TableId,
+    /// Block time of the genesis state, ms since the Unix epoch: the first block's timestamp must
+    /// be later.
+    pub genesis_time_ms: u64,
+    /// The initial seats, in seat order (`Seat(i)` is `seats[i]`). The first is the first
+    /// shooter.
+    pub seats: Vec<SeatConfig>,
+    /// The bank's stake at genesis.
+    pub bank_stake: u64,
+    /// The house rules.
+    pub rules: TableRules,
+    /// Bond sizes.
+    pub bonds: BondRules,
+    /// Deadlines.
+    pub deadlines: Deadlines,
+    /// Consecutive missed rolls (no commitment by the commit deadline) after which a player is
+    /// unseated (default 3).
+    pub missed_roll_limit: u32,
+    /// [`Registry::hash`] of the custom operations the table plays with.
+    pub registry_hash: [u8; 32],
+}
+
+impl TableConfig {
+    /// A config with the default rules, bonds, deadlines and missed-roll limit, for the given
+    /// custom-operation registry.
+    pub fn new(
+        table_id: TableId,
+        genesis_time_ms: u64,
+        seats: Vec<SeatConfig>,
+        bank_stake: u64,
+        registry: &Registry,
+    ) -> TableConfig {
+        TableConfig {
+            table_id,
+            genesis_time_ms,
+            seats,
+            bank_stake,
+            rules: TableRules::default(),
+            bonds: BondRules::default(),
+            deadlines: Deadlines::default(),
+            missed_roll_limit: 3,
+            registry_hash: registry.hash(),
+        }
+    }
+
+    /// Checks the config can start a table (seat count, distinct and valid keys, stacks, rules,
+    /// deadlines); returns the genesis chip supply (stacks plus the bank's stake).
+    pub fn validate(&self) -> Result<u64, ConfigError> {
+        if !(MIN_SEATS..=MAX_SEATED).contains(&self.seats.len()) {
+            return Err(ConfigError::SeatCount(self.seats.len()));
+        }
+        self.rules.validate()?;
+        let d = &self.deadlines;
+        if d.betting_heights == 0
+            || d.commit_heights == 0
+            || d.reveal_heights == 0
+            || d.dispute_ms == 0
+        {
+            return Err(ConfigError::ZeroDeadline);
+        }
+        if self.bonds.cover_percent < 100 {
+            return Err(ConfigError::BondCover(self.bonds.cover_percent));
+        }
+        if self.missed_roll_limit == 0 {
+            return Err(ConfigError::ZeroMissedRollLimit);
+        }
+        let mut supply = self.bank_stake;
+        for (i, s) in self.seats.iter().enumerate() {
+            if self.seats[..i].iter().any(|o| o.peer == s.peer) {
+                return Err(ConfigError::DuplicateSeat(s.peer));
+            }
+            if s.peer.verifying_key().is_err() {
+                return Err(ConfigError::BadKey(s.peer));
+            }
+            if s.stack < self.bonds.minimum {
+                return Err(ConfigError::StackBelowBond {
+                    peer: s.peer,
+                    stack: s.stack,
+                    minimum: self.bonds.minimum,
+                });
+            }
+            supply = supply
+                .checked_add(s.stack)
+                .ok_or(ConfigError::SupplyOverflow)?;
+        }
+        Ok(supply)
+    }
+
+    /// The canonical encoding: a version byte, then every field in declaration order, fixed
+    /// widths, big-endian; the rules as [`TableRules::canonical_bytes`]. Independent of serde.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(200 + 40 * self.seats.len());
+        out.push(1u8);
+        out.extend_from_slice(self.table_id.as_bytes());
+        out.extend_from_slice(&self.genesis_time_ms.to_be_bytes());
+        out.extend_from_slice(&(self.seats.len() as u64).to_be_bytes());
+        for s in &self.seats {
+            out.extend_from_slice(s.peer.as_bytes());
+            out.extend_from_slice(&s.stack.to_be_bytes());
+        }
+        out.extend_from_slice(&self.bank_stake.to_be_bytes());
+        out.extend_from_slice(&self.rules.canonical_bytes());
+        out.extend_from_slice(&self.bonds.minimum.to_be_bytes());
+        out.extend_from_slice(&self.bonds.cover_percent.to_be_bytes());
+        let d = &self.deadlines;
+        for v in [
+            d.betting_heights,
+            d.commit_heights,
+            d.reveal_heights,
+            d.dispute_ms,
+        ] {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        out.extend_from_slice(&self.missed_roll_limit.to_be_bytes());
+        out.extend_from_slice(&self.registry_hash);
+        out
+    }
+
+    /// SHA-256 of [`CONFIG_HASH_DOMAIN`] ‖ [`TableConfig::canonical_bytes`].
+    pub fn hash(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(CONFIG_HASH_DOMAIN);
+        h.update(self.canonical_bytes());
+        h.finalize().into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcraps_consensus::Keypair;
+
+    fn config() -> TableConfig {
+        let seats = (1..=4u8)
+            .map(|i| SeatConfig {
+                peer: Keypair::from_seed([i; 32]).peer_id(),
+                stack: 1_000,
+            })
+            .collect();
+        TableConfig::new(
+            TableId::from_name("t"),
+            0,
+            seats,
+            1_000_000,
+            &Registry::new(),
+        )
+    }
+
+    #[test]
+    fn validation() {
+        let c = config();
+        assert_eq!(c.validate(), Ok(1_004_000));
+        let mut dup = c.clone();
+        dup.seats[1].peer = dup.seats[0].peer;
+        assert_eq!(
+            dup.validate(),
+            Err(ConfigError::DuplicateSeat(dup.seats[0].peer))
+        );
+        let mut few = c.clone();
+        few.seats.pop();
+        assert_eq!(few.validate(), Err(ConfigError::SeatCount(3)));
+        let mut poor = c.clone();
+        poor.seats[2].stack = 99;
+        assert!(matches!(
+            poor.validate(),
+            Err(ConfigError::StackBelowBond { stack: 99, .. })
+        ));
+        let mut zero = c.clone();
+        zero.deadlines.reveal_heights = 0;
+        assert_eq!(zero.validate(), Err(ConfigError::ZeroDeadline));
+        let mut weak = c.clone();
+        weak.bonds.cover_percent = 50;
+        assert_eq!(weak.validate(), Err(ConfigError::BondCover(50)));
+        let mut huge = c;
+        huge.bank_stake = u64::MAX;
+        assert_eq!(huge.validate(), Err(ConfigError::SupplyOverflow));
+    }
+
+    #[test]
+    fn hash_covers_every_field() {
+        let c = config();
+        let mut other = c.clone();
+        other.registry_hash[0] ^= 1;
+        assert_ne!(c.hash(), other.hash());
+        let mut other = c.clone();
+        other.deadlines.dispute_ms += 1;
+        assert_ne!(c.hash(), other.hash());
+        let mut other = c.clone();
+        other.seats[3].stack += 1;
+        assert_ne!(c.hash(), other.hash());
+        assert_eq!(c.hash(), c.clone().hash());
+    }
+}

@@ -1,0 +1,331 @@
+//! What applying a block did, for UIs, logs and game code: every chip movement and every change
+//! of seat, roll, bet and dispute, in the order it happened.
+
+use serde::{Deserialize, Serialize};
+
+use bitcraps_consensus::PeerId;
+
+use crate::bets::{BetKind, Seat, Working};
+use crate::ops::{BetId, DisputeId};
+use crate::phase::{Phase, PhaseEvent};
+use crate::resolution::Outcome;
+use crate::roll::Roll;
+
+/// Why a seat was taken away from its player.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RemovalReason {
+    /// Did not commit for this many rolls in a row.
+    MissedRolls(u32),
+    /// Punished (see the reason).
+    Penalty(PenaltyReason),
+}
+
+/// Why a player was punished (bond slashed to the bank, bets forfeited, seat removed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PenaltyReason {
+    /// Committed for roll `roll` and did not reveal by the deadline.
+    Withheld {
+        /// The roll.
+        roll: u64,
+    },
+    /// A reveal that does not open the player's commitment for roll `roll`.
+    MismatchedReveal {
+        /// The roll.
+        roll: u64,
+    },
+    /// Two different operations signed under one nonce.
+    DoubleSigned {
+        /// The nonce.
+        nonce: u64,
+    },
+    /// A consensus double vote.
+    DoubleVote,
+    /// A consensus double proposal.
+    DoubleProposal,
+    /// A claim upheld by the seated players' vote.
+    ClaimUpheld(DisputeId),
+}
+
+/// Why a bet went back to its owner without a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReturnReason {
+    /// When betting closed the bank could not cover every open bet's worst case: the newest
+    /// removable bets are returned until it can.
+    BankCannotCover,
+    /// The owner was unseated for missing rolls: removable bets are returned (contract bets are
+    /// forfeited).
+    OwnerUnseated,
+}
+
+/// Why a roll produced no dice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AbandonReason {
+    /// No eligible player committed by the deadline.
+    NoCommitments,
+    /// Nobody who committed revealed by the deadline (the withholders are punished).
+    NoReveals,
+}
+
+/// How a dispute claim ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// More than two thirds of the electorate voted yes: the accused is punished.
+    Upheld,
+    /// More than one third voted no.
+    Rejected,
+    /// The deadline passed without either.
+    Expired,
+    /// The accused left the table by other means first.
+    Moot,
+}
+
+/// One thing that happened at the table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// A player took a seat.
+    SeatJoined {
+        /// The seat.
+        seat: Seat,
+        /// The player.
+        peer: PeerId,
+        /// Chips brought.
+        buy_in: u64,
+        /// Of which posted as bond.
+        bond: u64,
+    },
+    /// A player left and cashed out.
+    SeatLeft {
+        /// The seat.
+        seat: Seat,
+        /// Chips cashed out (balance and bond).
+        cashed_out: u64,
+    },
+    /// A player lost its seat.
+    SeatRemoved {
+        /// The seat.
+        seat: Seat,
+        /// Why.
+        reason: RemovalReason,
+        /// Chips cashed out to the player (its balance; its bond too unless slashed).
+        cashed_out: u64,
+    },
+    /// A player was punished.
+    Penalty {
+        /// The seat.
+        seat: Seat,
+        /// The player.
+        peer: PeerId,
+        /// Why.
+        reason: PenaltyReason,
+        /// Bond moved to the bank.
+        bond_slashed: u64,
+        /// Stakes of open bets (and custom bets) forfeited to the bank.
+        bets_forfeited: u64,
+    },
+    /// New chips in the bank.
+    BankFunded {
+        /// Who funded it.
+        seat: Seat,
+        /// How much.
+        amount: u64,
+    },
+    /// A bet was placed.
+    BetPlaced {
+        /// Its id.
+        id: BetId,
+        /// Owner.
+        seat: Seat,
+        /// Kind.
+        kind: BetKind,
+        /// Stake.
+        amount: u64,
+        /// The call.
+        working: Working,
+    },
+    /// A bet was taken down by its owner.
+    BetRemoved {
+        /// Its id.
+        id: BetId,
+        /// Owner.
+        seat: Seat,
+        /// Stake returned.
+        amount: u64,
+    },
+    /// A bet was called on or off.
+    BetCalled {
+        /// Its id.
+        id: BetId,
+        /// Owner.
+        seat: Seat,
+        /// The new call.
+        working: Working,
+    },
+    /// A bet went back to its owner without a decision.
+    BetReturned {
+        /// Its id.
+        id: BetId,
+        /// Owner.
+        seat: Seat,
+        /// Stake returned.
+        amount: u64,
+        /// Why.
+        reason: ReturnReason,
+    },
+    /// Chips moved from a player's balance to its bond when betting closed.
+    BondPosted {
+        /// The seat.
+        seat: Seat,
+        /// Chips added.
+        amount: u64,
+        /// The bond now.
+        bond: u64,
+    },
+    /// A player could not cover its bond and sits the roll out.
+    BondShort {
+        /// The seat.
+        seat: Seat,
+        /// Bond required.
+        required: u64,
+        /// Bond it has.
+        bond: u64,
+    },
+    /// Betting closed for a roll.
+    BettingClosed {
+        /// The roll number.
+        roll: u64,
+        /// The shooter if it closed betting, `None` at the deadline.
+        by: Option<Seat>,
+        /// Seats expected to commit.
+        eligible: Vec<Seat>,
+    },
+    /// A commitment was recorded.
+    Committed {
+        /// The roll number.
+        roll: u64,
+        /// The seat.
+        seat: Seat,
+    },
+    /// Commitments are fixed; reveals are accepted from the next height.
+    CommitmentsClosed {
+        /// The roll number.
+        roll: u64,
+        /// Seats that committed.
+        committed: Vec<Seat>,
+        /// Eligible seats that did not (they sit this roll out).
+        missed: Vec<Seat>,
+    },
+    /// A valid reveal was recorded.
+    Revealed {
+        /// The roll number.
+        roll: u64,
+        /// The seat.
+        seat: Seat,
+    },
+    /// The dice were rolled.
+    DiceRolled {
+        /// The roll number.
+        roll_number: u64,
+        /// The dice.
+        roll: Roll,
+        /// Seats whose reveals seeded the dice, in seat order.
+        revealed_by: Vec<Seat>,
+        /// The shooter.
+        shooter: Option<Seat>,
+        /// Phase before the roll.
+        phase_before: Phase,
+        /// Phase after.
+        phase_after: Phase,
+        /// What the roll did to the hand.
+        event: PhaseEvent,
+    },
+    /// A bet was decided or moved by a roll.
+    BetResolved {
+        /// Its id.
+        id: BetId,
+        /// Owner.
+        seat: Seat,
+        /// Kind before the roll.
+        kind: BetKind,
+        /// Stake.
+        amount: u64,
+        /// What happened.
+        outcome: Outcome,
+        /// Chips credited to the owner (stake back plus net win), 0 on a loss or a stay.
+        paid: u64,
+    },
+    /// The bank could not pay a winner in full.
+    BankShort {
+        /// The bet.
+        id: BetId,
+        /// Owner.
+        seat: Seat,
+        /// Chips owed and not paid.
+        unpaid: u64,
+    },
+    /// A roll produced no dice.
+    RollAbandoned {
+        /// The roll number (reused by the next attempt).
+        roll: u64,
+        /// Why.
+        reason: AbandonReason,
+    },
+    /// The dice passed to another shooter.
+    ShooterChanged {
+        /// The previous shooter.
+        from: Option<Seat>,
+        /// The new one.
+        to: Option<Seat>,
+    },
+    /// A dispute claim was opened.
+    DisputeOpened {
+        /// Its id.
+        id: DisputeId,
+        /// Who opened it.
+        by: Seat,
+        /// Who is accused.
+        accused: Seat,
+        /// Block time at which it expires.
+        deadline_ms: u64,
+    },
+    /// A vote on a claim.
+    DisputeVoted {
+        /// The claim.
+        id: DisputeId,
+        /// The voter.
+        seat: Seat,
+        /// Yes or no.
+        uphold: bool,
+    },
+    /// A claim ended.
+    DisputeResolved {
+        /// The claim.
+        id: DisputeId,
+        /// How.
+        verdict: Verdict,
+    },
+    /// Verified evidence was accepted (the punishment follows as [`Event::Penalty`]).
+    EvidenceAccepted {
+        /// Who submitted it.
+        by: Seat,
+        /// The offender.
+        offender: Seat,
+        /// The offence.
+        kind: String,
+    },
+    /// An event of a custom extension.
+    Custom {
+        /// The extension.
+        name: String,
+        /// The seat concerned, if any.
+        seat: Option<Seat>,
+        /// The extension's own encoding.
+        data: Vec<u8>,
+    },
+    /// A custom extension's roll hook failed; its changes for that roll were dropped.
+    CustomHookFailed {
+        /// The extension.
+        name: String,
+        /// Why.
+        error: String,
+    },
+}
