@@ -1,0 +1,107 @@
+//! # bevy_bitcraps
+//!
+//! The Bevy plugin of BitCraps: a table of 4–16 mutually distrusting players whose every change
+//! is decided by Tendermint consensus among their machines, exposed as ordinary ECS data.
+//!
+//! Add [`BitCrapsPlugin`] to any App (headless or rendered) and a transport
+//! ([`MemoryHub`] in one process; bevy_renet across machines). Then:
+//!
+//! - query [`Proposal`] and [`Vote`] entities (votes relate to their proposal through
+//!   [`VoteFor`] / [`ProposalVotes`]) and [`DecidedHeight`] markers; they are despawned when
+//!   pruned, so the world stays bounded;
+//! - read [`ConsensusStatus`], [`TableView`] and [`PeerHealth`];
+//! - read the messages [`HeightDecided`], [`MisbehaviourDetected`], [`DesyncDetected`],
+//!   [`MessageRejected`], [`ApplicationPacket`];
+//! - order your systems around the chained [`BitCrapsSystems`] sets.
+//!
+//! The table's rules live behind [`TableApplication`]; [`BasicApp`] is a minimal one.
+//!
+//! ```
+//! use std::time::Duration;
+//! use bevy::prelude::*;
+//! use bevy::time::TimeUpdateStrategy;
+//! use bevy_bitcraps::prelude::*;
+//! use bevy_bitcraps::bitcraps_consensus::{Keypair, TableId};
+//!
+//! let keys: Vec<Keypair> = (1..=4u8).map(|i| Keypair::from_seed([i; 32])).collect();
+//! let table = TableId::from_name("doc");
+//! let hub = MemoryHub::new();
+//! let mut apps: Vec<App> = keys
+//!     .iter()
+//!     .map(|key| {
+//!         let config = BitCrapsConfig::new(table, key.clone(), keys.iter().map(Keypair::peer_id))
+//!             .expect("valid seats")
+//!             .with_fast_timings();
+//!         let mut app = App::new();
+//!         app.add_plugins(MinimalPlugins)
+//!             .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(10)))
+//!             .add_plugins(BitCrapsPlugin::new(config))
+//!             .set_transport(hub.connect(key.peer_id()));
+//!         app
+//!     })
+//!     .collect();
+//! for _ in 0..100 {
+//!     apps.iter_mut().for_each(App::update);
+//! }
+//! let hashes: Vec<_> = apps.iter().map(|a| a.world().resource::<TableView>().state_hash).collect();
+//! assert!(apps[0].world().resource::<TableView>().height.0 >= 3);
+//! ```
+
+pub mod application;
+pub mod apply;
+pub mod basic_app;
+pub mod byzantine;
+mod cleanup;
+pub mod components;
+pub mod config;
+mod consensus;
+pub mod envelope;
+pub mod error;
+pub mod index;
+pub mod memory;
+pub mod messages;
+pub mod node;
+pub mod plugin;
+pub mod receive;
+mod send;
+pub mod sets;
+pub mod status;
+pub mod testing;
+pub mod transport;
+pub mod verify;
+
+pub use bitcraps_consensus;
+
+pub use application::{TableApp, TableApplication};
+pub use apply::StateHashBook;
+pub use basic_app::{BasicApp, BasicBlock, BasicSnapshot};
+pub use byzantine::{ByzantineBot, ByzantineKind, ByzantinePlugin};
+pub use components::{DecidedHeight, DecidedProposal, Proposal, ProposalVotes, Vote, VoteFor};
+pub use config::BitCrapsConfig;
+pub use envelope::{Envelope, SignedStateHash, StateHash};
+pub use error::{ApplyError, ConfigError, RejectError};
+pub use index::EntityIndex;
+pub use memory::{MemoryHub, MemoryTransport};
+pub use messages::{
+    ApplicationPacket, DesyncDetected, HeightDecided, MessageRejected, Misbehaviour,
+    MisbehaviourDetected,
+};
+pub use node::{ConsensusNode, PersistHook};
+pub use plugin::BitCrapsPlugin;
+pub use receive::VerifyQueue;
+pub use sets::BitCrapsSystems;
+pub use status::{ConsensusStatus, PeerHealth, PeerSignals, TableView};
+pub use transport::{
+    Destination, InboundPacket, NetInbox, NetOutbox, OutboundPacket, Transport, TransportAppExt,
+    TransportResource, TransportSystems,
+};
+pub use verify::{VerifiedInbox, VerifyStats};
+
+/// The most used items, for `use bevy_bitcraps::prelude::*`.
+pub mod prelude {
+    pub use crate::{
+        BitCrapsConfig, BitCrapsPlugin, BitCrapsSystems, ConsensusStatus, DecidedHeight,
+        DesyncDetected, HeightDecided, MemoryHub, MisbehaviourDetected, PeerHealth, Proposal,
+        ProposalVotes, TableApp, TableApplication, TableView, TransportAppExt, Vote, VoteFor,
+    };
+}

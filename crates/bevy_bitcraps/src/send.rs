@@ -1,0 +1,50 @@
+//! Send set: spawn the entities of this node's own messages, report the engine's refusals, and
+//! encode outbound envelopes into [`NetOutbox`] (through a Byzantine bot's filter if present).
+
+use bevy::prelude::*;
+
+use crate::byzantine::ByzantineBot;
+use crate::config::BitCrapsConfig;
+use crate::index::EntityIndex;
+use crate::messages::{MessageRejected, MisbehaviourDetected};
+use crate::node::ConsensusNode;
+use crate::receive::report;
+use crate::status::PeerHealth;
+use crate::transport::{NetOutbox, OutboundPacket};
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn send_effects(
+    config: Res<BitCrapsConfig>,
+    mut node: ResMut<ConsensusNode>,
+    mut index: ResMut<EntityIndex>,
+    mut outbox: ResMut<NetOutbox>,
+    mut health: ResMut<PeerHealth>,
+    mut byzantine: Option<ResMut<ByzantineBot>>,
+    mut commands: Commands,
+    mut rejected: MessageWriter<MessageRejected>,
+    mut misbehaviour: MessageWriter<MisbehaviourDetected>,
+) {
+    let effects = &mut node.effects;
+    for message in effects.own.drain(..) {
+        index.spawn(&mut commands, &message, true, true);
+    }
+    for error in effects.rejections.drain(..) {
+        report(error, &mut health, &mut rejected, &mut misbehaviour);
+    }
+    for (to, envelope) in effects.outbound.drain(..) {
+        if let Some(bot) = byzantine.as_deref_mut() {
+            bot.send(&config, to, &envelope, &mut outbox.0);
+            continue;
+        }
+        match envelope.encode() {
+            Ok(bytes) => outbox.0.push(OutboundPacket {
+                to,
+                bytes: bytes.into(),
+            }),
+            Err(error) => log::error!("could not encode an outbound message: {error}"),
+        }
+    }
+    if let Some(bot) = byzantine.as_deref_mut() {
+        bot.noise(&mut outbox.0);
+    }
+}
