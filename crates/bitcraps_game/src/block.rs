@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use bitcraps_consensus::{codec, Value};
 
+use crate::apply::Draft;
 use crate::error::{BlockError, OpError};
 use crate::events::Event;
-use crate::ops::SignedOp;
+use crate::ops::{Operation, SignedOp};
 use crate::state::TableState;
 
 /// The most operations one block carries.
@@ -87,8 +88,10 @@ pub struct BuiltBlock {
 
 impl TableState {
     /// Builds the next block from `candidates`: every candidate the state accepts goes in, in
-    /// the given order except that an operation refused only because an earlier one of its
-    /// author (or the close of betting) is missing is retried after the others. The block time
+    /// the given order except that betting and other operations come before the close of
+    /// betting, which comes before commitments, which come before reveals, and that an operation
+    /// refused only because an earlier one of its author (or the close of betting) is missing
+    /// is retried after the others. The block time
     /// is `timestamp_ms`, raised to one millisecond after this state's if needed.
     pub fn build_block(
         &self,
@@ -97,35 +100,20 @@ impl TableState {
     ) -> Result<BuiltBlock, BlockError> {
         let timestamp_ms = timestamp_ms.max(self.timestamp_ms.saturating_add(1));
         let mut draft = self.draft(timestamp_ms);
-        let mut pending: Vec<SignedOp> = candidates.into_iter().collect();
+        let mut candidates: Vec<SignedOp> = candidates.into_iter().collect();
+        // Betting before the close, the close before commitments, commitments before reveals.
+        candidates.sort_by_key(|op| flow_rank(&op.op));
         let mut rejected = Vec::new();
-        for _ in 0..BUILD_PASSES {
-            let mut retry = Vec::new();
-            let mut progress = false;
-            for op in pending {
-                if draft.ops().len() >= MAX_OPS_PER_BLOCK {
-                    retry.push(op);
-                    continue;
-                }
-                match draft.push(op.clone()) {
-                    Ok(()) => progress = true,
-                    Err(e) if may_become_valid(&e) => retry.push(op),
-                    Err(e) => rejected.push((op, e)),
-                }
-            }
-            pending = retry;
-            if !progress || pending.is_empty() {
-                break;
-            }
-        }
-        for op in pending {
-            if draft.ops().len() >= MAX_OPS_PER_BLOCK {
-                // Not tried: no room. It stays a candidate for the next block.
-                continue;
-            }
-            if let Err(e) = draft.push(op.clone()) {
-                rejected.push((op, e));
-            }
+        let mut start = 0;
+        while start < candidates.len() {
+            let rank = flow_rank(&candidates[start].op);
+            let end = candidates[start..]
+                .iter()
+                .position(|op| flow_rank(&op.op) != rank)
+                .map_or(candidates.len(), |n| start + n);
+            let group = candidates[start..end].to_vec();
+            push_group(&mut draft, group, &mut rejected);
+            start = end;
         }
         let (block, state, events) = draft.finish()?;
         Ok(BuiltBlock {
@@ -134,6 +122,51 @@ impl TableState {
             events,
             rejected,
         })
+    }
+}
+
+/// Pushes a group of candidates, retrying those another may unblock, up to [`BUILD_PASSES`].
+fn push_group(
+    draft: &mut Draft,
+    mut pending: Vec<SignedOp>,
+    rejected: &mut Vec<(SignedOp, OpError)>,
+) {
+    for _ in 0..BUILD_PASSES {
+        let mut retry = Vec::new();
+        let mut progress = false;
+        for op in pending {
+            if draft.ops().len() >= MAX_OPS_PER_BLOCK {
+                // No room: it stays a candidate for the next block.
+                continue;
+            }
+            match draft.push(op.clone()) {
+                Ok(()) => progress = true,
+                Err(e) if may_become_valid(&e) => retry.push((op, e)),
+                Err(e) => rejected.push((op, e)),
+            }
+        }
+        if !progress || retry.is_empty() {
+            rejected.extend(retry);
+            return;
+        }
+        pending = retry.into_iter().map(|(op, _)| op).collect();
+    }
+    for op in pending {
+        if draft.ops().len() < MAX_OPS_PER_BLOCK {
+            if let Err(e) = draft.push(op.clone()) {
+                rejected.push((op, e));
+            }
+        }
+    }
+}
+
+/// Where an operation goes in a proposer's block: the dice flow in order, everything else first.
+fn flow_rank(op: &Operation) -> u8 {
+    match op {
+        Operation::CloseBetting { .. } => 1,
+        Operation::Commit { .. } => 2,
+        Operation::Reveal { .. } => 3,
+        _ => 0,
     }
 }
 

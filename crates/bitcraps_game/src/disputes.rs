@@ -2,8 +2,8 @@
 //!
 //! **Evidence** ([`GameEvidence`]) proves itself: every node checks it the same way and punishes
 //! the offender in the same height (see [`seats`](crate::seats) for the penalty):
-//! - a consensus double vote or double proposal, verified against the participant set of the
-//!   seated players' keys;
+//! - a consensus double vote or double proposal, verified against the participant set of every
+//!   key that has held a seat at the table (the offender must still be seated);
 //! - two different operations signed by one player under one nonce;
 //! - a signed commitment and a signed reveal of one player for one roll that do not match (a
 //!   mismatched reveal inside a block is punished the same way without a dispute).
@@ -71,11 +71,9 @@ impl Tx<'_> {
         };
         match evidence {
             GameEvidence::Consensus(e) => {
-                let keys = self
-                    .data
-                    .seated()
-                    .into_iter()
-                    .filter_map(|s| self.data.seat(s).map(|st| st.peer));
+                // Every key that ever held a seat here (at least the four genesis seats): the
+                // signatures are checked against them; the offender must still be seated.
+                let keys: BTreeSet<PeerId> = self.data.seats.iter().map(|s| s.peer).collect();
                 let participants = ParticipantSet::new(keys)?;
                 let offender = e.verify(&table, &participants)?;
                 let reason = match e {

@@ -2,7 +2,8 @@
 //!
 //! 1. **Betting** — bets are placed, taken down, called on/off. Betting closes when the shooter
 //!    says so ([`Operation::CloseBetting`](crate::Operation::CloseBetting)) or, with a bet on
-//!    the table, [`Deadlines::betting_heights`](crate::Deadlines) after it opened. On closing,
+//!    the table, [`Deadlines::betting_heights`](crate::Deadlines) after it opened (at an empty
+//!    table: after the first bet). On closing,
 //!    the newest removable bets are returned while the bank could not cover every open bet's
 //!    worst case, and each seated player's bond is topped up from its balance to
 //!    [`required_bond`]; those who cannot cover it sit the roll out.

@@ -13,12 +13,21 @@ use crate::config::MAX_SEATED;
 use crate::error::OpError;
 use crate::events::Event;
 use crate::ops::BetId;
-use crate::state::{OpenBet, SeatState, SeatStatus};
+use crate::state::{OpenBet, SeatState, SeatStatus, Stage};
 use crate::validation::{validate_bet, validate_call, validate_removal};
 
 impl Tx<'_> {
     pub(crate) fn overflow(peer: PeerId) -> impl Fn(ChipOverflow) -> OpError {
         move |overflow| OpError::Overflow { peer, overflow }
+    }
+
+    /// Counts `amount` new chips as a buy-in, refusing a total supply (genesis plus every
+    /// buy-in) beyond `u64`: every chip total on the table then fits in a `u64`.
+    fn add_supply(&mut self, amount: u64) -> Result<(), ChipOverflow> {
+        let buy_ins = chips::add(self.data.supply.buy_ins, amount)?;
+        chips::add(self.data.supply.genesis, buy_ins)?;
+        self.data.supply.buy_ins = buy_ins;
+        Ok(())
     }
 
     fn seat_state_mut(&mut self, seat: Seat, peer: PeerId) -> Result<&mut SeatState, OpError> {
@@ -46,8 +55,7 @@ impl Tx<'_> {
         let seat = u16::try_from(self.data.seats.len())
             .map(Seat)
             .map_err(|_| OpError::TableFull { peer })?;
-        let buy_ins = chips::add(self.data.supply.buy_ins, buy_in).map_err(Self::overflow(peer))?;
-        self.data.supply.buy_ins = buy_ins;
+        self.add_supply(buy_in).map_err(Self::overflow(peer))?;
         self.data.seats.push(SeatState {
             peer,
             balance: buy_in - minimum,
@@ -102,10 +110,9 @@ impl Tx<'_> {
         }
         let of = Self::overflow(peer);
         let bank = chips::add(self.data.bank, amount).map_err(&of)?;
-        let buy_ins = chips::add(self.data.supply.buy_ins, amount).map_err(&of)?;
         let funding = chips::add(self.data.supply.bank_funding, amount).map_err(&of)?;
+        self.add_supply(amount).map_err(&of)?;
         self.data.bank = bank;
-        self.data.supply.buy_ins = buy_ins;
         self.data.supply.bank_funding = funding;
         self.events.push(Event::BankFunded { seat, amount });
         Ok(())
@@ -177,6 +184,14 @@ impl Tx<'_> {
                 needed,
                 bank: self.data.bank,
             });
+        }
+        let table_was_empty =
+            self.data.bets.is_empty() && self.data.custom.values().all(|s| s.pots.is_empty());
+        if table_was_empty {
+            // The betting deadline counts from the first bet at an empty table.
+            self.data.stage = Stage::Betting {
+                since: self.data.height,
+            };
         }
         let id = BetId(self.data.next_bet_id);
         self.data.next_bet_id = self
