@@ -73,6 +73,9 @@ pub struct Engine {
     catch_up_sent: BTreeSet<(PeerId, Height)>,
     /// Saw a message from a higher height since the last gossip tick.
     behind: bool,
+    /// Gossip ticks since the last decision: late votes of the height just decided are normal
+    /// in the tick of the decision and answered with the decision only after it.
+    ticks_since_decision: u32,
 }
 
 impl Engine {
@@ -101,6 +104,7 @@ impl Engine {
             future_per_signer: BTreeMap::new(),
             catch_up_sent: BTreeSet::new(),
             behind: false,
+            ticks_since_decision: 0,
         }
     }
 
@@ -366,7 +370,11 @@ impl Engine {
             return self.buffer(message).map(|()| false);
         }
         if decided_here {
-            if let Some(author) = message.author() {
+            // A vote of the height just decided, in the tick of the decision, is most likely a
+            // peer finishing that height on its own: answer only if it is still behind later.
+            let just_decided = self.decisions.keys().next_back() == Some(&height)
+                && self.ticks_since_decision == 0;
+            if let (Some(author), false) = (message.author(), just_decided) {
                 self.catch_up(author, height, out);
             }
             return Ok(false);
@@ -574,6 +582,7 @@ impl Engine {
 
     fn on_gossip_tick(&mut self, out: &mut Vec<Output>) {
         self.catch_up_sent.clear();
+        self.ticks_since_decision = self.ticks_since_decision.saturating_add(1);
         if !self.started {
             return;
         }
@@ -719,6 +728,7 @@ impl Engine {
         let height = self.height;
         self.step = Step::Commit;
         self.expected_next = Some(height.next());
+        self.ticks_since_decision = 0;
         self.decisions.insert(
             height,
             Decision {

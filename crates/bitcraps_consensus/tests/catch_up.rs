@@ -41,8 +41,16 @@ fn a_node_that_missed_a_height_gets_the_decision_and_decides_it() {
     assert_eq!(net.engines[PEER].step(), Step::Commit);
     assert!(decisions(&by(&log, LAGGARD)).is_empty());
 
-    // The laggard's old-height vote reaches the peer, which answers with its decision.
+    // In the gossip tick of its decision the peer takes a vote of that height for a peer that
+    // is finishing the height on its own, and stays quiet...
     let prevote = laggard_prevote(&mut net, H);
+    let quiet = net.deliver(PEER, prevote.clone()).unwrap();
+    assert!(
+        decisions_sent_to(&quiet, net.id(LAGGARD)).is_empty(),
+        "{quiet:?}"
+    );
+    // ...but once a tick has passed, the laggard's repeated vote is answered with the decision.
+    net.handle(PEER, Input::GossipTick).unwrap();
     let out = net.deliver(PEER, prevote.clone()).unwrap();
     let sent = decisions_sent_to(&out, net.id(LAGGARD));
     assert_eq!(sent.len(), 1, "{out:?}");
