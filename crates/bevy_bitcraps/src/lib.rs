@@ -50,17 +50,24 @@
 pub mod application;
 pub mod apply;
 pub mod basic_app;
+pub mod bot;
 pub mod byzantine;
 mod cleanup;
 pub mod components;
 pub mod config;
 mod consensus;
+pub mod custom_ops;
 pub mod envelope;
 pub mod error;
+pub mod game_app;
+pub mod game_entities;
+pub mod game_messages;
+pub mod game_plugin;
 pub mod index;
 pub mod memory;
 pub mod messages;
 pub mod node;
+pub mod player;
 pub mod plugin;
 pub mod receive;
 mod send;
@@ -75,11 +82,24 @@ pub use bitcraps_consensus;
 pub use application::{TableApp, TableApplication};
 pub use apply::StateHashBook;
 pub use basic_app::{BasicApp, BasicBlock, BasicSnapshot};
+pub use bitcraps_game;
+pub use bot::{BotPlayer, BotPlugin, BotStrategy};
 pub use byzantine::{ByzantineBot, ByzantineKind, ByzantinePlugin};
 pub use components::{DecidedHeight, DecidedProposal, Proposal, ProposalVotes, Vote, VoteFor};
 pub use config::BitCrapsConfig;
+pub use custom_ops::{CustomOperationDecided, GameAppExt, GameOperation};
 pub use envelope::{Envelope, SignedStateHash, StateHash};
 pub use error::{ApplyError, ConfigError, RejectError};
+pub use game_app::{DecidedOp, GameApp};
+pub use game_entities::{
+    DiceCommitment, DiceReveal, Dispute, DisputeVote, DisputeVotes, GameEntities, RevealOf,
+    Revealed, Seat, VoteOnDispute,
+};
+pub use game_messages::{
+    BetResolved, DiceRolled, DisputeOpened, DisputeResolved, GameEvent, OperationDecided,
+    PenaltyApplied, SeatJoined, SeatLeft,
+};
+pub use game_plugin::{GamePlugin, GameRegistry, GameSetup, GameStartError, RegistryInUse};
 pub use index::EntityIndex;
 pub use memory::{MemoryHub, MemoryTransport};
 pub use messages::{
@@ -87,6 +107,7 @@ pub use messages::{
     MisbehaviourDetected,
 };
 pub use node::{ConsensusNode, PersistHook};
+pub use player::{LocalPlayer, PlayerError};
 pub use plugin::BitCrapsPlugin;
 pub use receive::VerifyQueue;
 pub use sets::BitCrapsSystems;
@@ -100,8 +121,11 @@ pub use verify::{VerifiedInbox, VerifyStats};
 /// The most used items, for `use bevy_bitcraps::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        BitCrapsConfig, BitCrapsPlugin, BitCrapsSystems, ConsensusStatus, DecidedHeight,
-        DesyncDetected, HeightDecided, MemoryHub, MisbehaviourDetected, PeerHealth, Proposal,
-        ProposalVotes, TableApp, TableApplication, TableView, TransportAppExt, Vote, VoteFor,
+        BetResolved, BitCrapsConfig, BitCrapsPlugin, BitCrapsSystems, BotPlayer, BotPlugin,
+        BotStrategy, ConsensusStatus, DecidedHeight, DesyncDetected, DiceCommitment, DiceReveal,
+        DiceRolled, Dispute, DisputeVote, GameAppExt, GameEvent, GameOperation, GamePlugin,
+        HeightDecided, LocalPlayer, MemoryHub, MisbehaviourDetected, OperationDecided, PeerHealth,
+        PenaltyApplied, Proposal, ProposalVotes, Seat, TableApp, TableApplication, TableView,
+        TransportAppExt, Vote, VoteFor,
     };
 }

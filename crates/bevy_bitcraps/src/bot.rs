@@ -1,0 +1,131 @@
+//! Bots: a [`BotPlayer`] plays the local seat with a simple betting strategy (and, optionally,
+//! withholds its dice reveals like a cheater would).
+
+use bevy::prelude::*;
+use bitcraps_game::{BetKind, Stage};
+
+use crate::application::TableApp;
+use crate::game_app::GameApp;
+use crate::player::LocalPlayer;
+use crate::sets::BitCrapsSystems;
+
+/// A simple betting strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BotStrategy {
+    /// A pass-line bet of `amount` whenever it has none (the classic "right" bettor).
+    PassLine {
+        /// Stake.
+        amount: u64,
+    },
+    /// A field bet of `amount` every roll.
+    Field {
+        /// Stake.
+        amount: u64,
+    },
+    /// A don't-pass bet of `amount` whenever it has none.
+    DontPass {
+        /// Stake.
+        amount: u64,
+    },
+}
+
+/// Plays the local seat. Spawn one on any entity of an App with [`crate::GamePlugin`] and add
+/// [`BotPlugin`]. As shooter it closes betting once `wait_heights` heights of betting have
+/// passed (so the others' bets get in).
+#[derive(Component, Clone, Debug)]
+pub struct BotPlayer {
+    /// How it bets.
+    pub strategy: BotStrategy,
+    /// Heights of open betting the shooter waits before closing.
+    pub wait_heights: u64,
+    /// Withhold dice reveals (a Byzantine bot: its bond is slashed and it loses its seat).
+    pub withhold_reveals: bool,
+    bet_on_roll: Option<u64>,
+    closed_roll: Option<(u64, u64)>,
+}
+
+impl BotPlayer {
+    /// A bot with `strategy` that waits 2 heights before closing betting.
+    pub fn new(strategy: BotStrategy) -> BotPlayer {
+        BotPlayer {
+            strategy,
+            wait_heights: 2,
+            withhold_reveals: false,
+            bet_on_roll: None,
+            closed_roll: None,
+        }
+    }
+
+    /// The same bot, withholding its reveals.
+    pub fn withholding(mut self) -> BotPlayer {
+        self.withhold_reveals = true;
+        self
+    }
+}
+
+/// Runs [`BotPlayer`]s, before the consensus set (so their operations leave in the same frame).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BotPlugin;
+
+impl Plugin for BotPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(
+            Update,
+            (sync_withholding, play_bots).before(BitCrapsSystems::Consensus),
+        );
+    }
+}
+
+fn play_bots(mut bots: Query<&mut BotPlayer>, mut player: LocalPlayer) {
+    for mut bot in &mut bots {
+        play(&mut bot, &mut player);
+    }
+}
+
+fn play(bot: &mut BotPlayer, player: &mut LocalPlayer) {
+    let Some(state) = player.state() else {
+        return;
+    };
+    let Some(seat) = player.seat() else {
+        return;
+    };
+    let Stage::Betting { since } = *state.stage() else {
+        return;
+    };
+    let (roll, height) = (state.roll_number(), state.height());
+    let has = |kind: BetKind| state.bets_of(seat).any(|b| b.bet.kind == kind);
+    if bot.bet_on_roll != Some(roll) && player.pending() == 0 {
+        bot.bet_on_roll = Some(roll);
+        let (kind, amount) = match bot.strategy {
+            BotStrategy::PassLine { amount } => (BetKind::PassLine, amount),
+            BotStrategy::Field { amount } => (BetKind::Field, amount),
+            BotStrategy::DontPass { amount } => (BetKind::DontPass, amount),
+        };
+        // Line bets are placed on the come-out only and stay until decided.
+        let line = matches!(kind, BetKind::PassLine | BetKind::DontPass);
+        let come_out = state.phase() == bitcraps_game::Phase::ComeOut;
+        if !has(kind) && (!line || come_out) {
+            if let Err(e) = player.place_bet(kind, amount) {
+                log::debug!("bot could not bet: {e}");
+            }
+        }
+    }
+    if player.is_shooter()
+        && height >= since + bot.wait_heights
+        && bot.closed_roll != Some((roll, since))
+        && player.pending() == 0
+    {
+        bot.closed_roll = Some((roll, since));
+        if let Err(e) = player.close_betting() {
+            log::debug!("bot could not close betting: {e}");
+        }
+    }
+}
+
+/// Applies [`BotPlayer::withhold_reveals`] to the game application.
+pub(crate) fn sync_withholding(bots: Query<&BotPlayer>, mut app: ResMut<TableApp>) {
+    let withhold = bots.iter().any(|b| b.withhold_reveals);
+    if let Some(game) = app.get_mut::<GameApp>() {
+        game.set_withhold_reveals(withhold);
+    }
+}

@@ -1,0 +1,394 @@
+//! The craps table as the consensus application: `bitcraps_game`'s [`Chain`] of decided
+//! [`TableState`]s, a pool of signed operations from every player, and the local player's
+//! operation queue with automatic dice commit and reveal.
+
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use bitcraps_consensus::{
+    codec, CommitCertificate, Evidence, Height, Keypair, PeerId, Round, TableId, Value,
+};
+use bitcraps_game::dice::commit;
+use bitcraps_game::{
+    Applied, Block, Chain, Dispute, Event, GameEvidence, Nonce, Operation, Seat, SignedOp, Stage,
+    TableState,
+};
+use sha2::{Digest, Sha256};
+
+use crate::application::TableApplication;
+use crate::envelope::StateHash;
+use crate::error::ApplyError;
+
+/// Operations kept in the pool at most (oldest dropped first).
+pub const MAX_POOL: usize = 4_096;
+/// Heights an operation may wait in the pool before it is dropped as stale.
+pub const POOL_TTL_HEIGHTS: u64 = 32;
+/// Heights the local player's oldest operation may wait for inclusion before the local queue is
+/// dropped and re-signed from the table's nonce (an operation the table refused).
+pub const STALE_HEIGHTS: u64 = 4;
+
+/// A decided operation, for game code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecidedOp {
+    /// Height of the block that carried it.
+    pub height: u64,
+    /// The author's seat at that height, if seated.
+    pub seat: Option<Seat>,
+    /// The signed operation.
+    pub op: SignedOp,
+}
+
+/// The craps table application (see the module documentation).
+pub struct GameApp {
+    chain: Chain,
+    key: Keypair,
+    table: TableId,
+    now_ms: u64,
+    /// Operations of every player that may go into a block, by (author, nonce).
+    pool: BTreeMap<(PeerId, u64), (SignedOp, u64)>,
+    intents: VecDeque<Operation>,
+    in_flight: Vec<SignedOp>,
+    oldest_in_flight_since: u64,
+    to_broadcast: Vec<SignedOp>,
+    events: Vec<(u64, Event)>,
+    decided_ops: Vec<DecidedOp>,
+    committed: BTreeSet<u64>,
+    revealed: BTreeSet<u64>,
+    nonces: BTreeMap<u64, Nonce>,
+    withhold_reveals: bool,
+    accounting_errors: Vec<String>,
+}
+
+impl std::fmt::Debug for GameApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GameApp")
+            .field("height", &self.chain.latest().height())
+            .field("pool", &self.pool.len())
+            .field("in_flight", &self.in_flight.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GameApp {
+    /// The application for the local player `key` over a decided `genesis` state.
+    pub fn new(genesis: TableState, key: Keypair) -> GameApp {
+        let table = genesis.config().table_id;
+        let now_ms = genesis.config().genesis_time_ms;
+        GameApp {
+            chain: Chain::new(genesis),
+            key,
+            table,
+            now_ms,
+            pool: BTreeMap::new(),
+            intents: VecDeque::new(),
+            in_flight: Vec::new(),
+            oldest_in_flight_since: 0,
+            to_broadcast: Vec::new(),
+            events: Vec::new(),
+            decided_ops: Vec::new(),
+            committed: BTreeSet::new(),
+            revealed: BTreeSet::new(),
+            nonces: BTreeMap::new(),
+            withhold_reveals: false,
+            accounting_errors: Vec::new(),
+        }
+    }
+
+    /// The latest decided state.
+    pub fn state(&self) -> &TableState {
+        self.chain.latest()
+    }
+
+    /// The local player's identity.
+    pub fn peer(&self) -> PeerId {
+        self.key.peer_id()
+    }
+
+    /// The local player's seat, if seated.
+    pub fn seat(&self) -> Option<Seat> {
+        self.state().seat_of(&self.key.peer_id())
+    }
+
+    /// Sets the local clock (ms since the Unix epoch) used for block times and the clock check.
+    pub fn set_now_ms(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+    }
+
+    /// Queues an operation of the local player (signed with the next nonce, then broadcast).
+    pub fn submit(&mut self, op: Operation) {
+        self.intents.push_back(op);
+        self.sign_intents();
+    }
+
+    /// Operations of the local player not yet decided.
+    pub fn pending_local(&self) -> usize {
+        self.intents.len() + self.in_flight.len()
+    }
+
+    /// Makes the local player withhold its dice reveals (a Byzantine bot's behaviour).
+    pub fn set_withhold_reveals(&mut self, withhold: bool) {
+        self.withhold_reveals = withhold;
+    }
+
+    /// Accounting-identity failures seen after applied blocks (empty on a sound table).
+    pub fn accounting_errors(&self) -> &[String] {
+        &self.accounting_errors
+    }
+
+    /// Adds another player's operation to the pool (its signature is checked).
+    pub fn receive_op(&mut self, op: SignedOp) -> bool {
+        if !op.verify(&self.table) {
+            return false;
+        }
+        if op.nonce < self.state().next_nonce(&op.author) {
+            return true;
+        }
+        let height = self.state().height();
+        self.pool
+            .entry((op.author, op.nonce))
+            .or_insert((op, height));
+        while self.pool.len() > MAX_POOL {
+            self.pool.pop_first();
+        }
+        true
+    }
+
+    /// Signed operations to broadcast (drained).
+    pub fn take_broadcast(&mut self) -> Vec<SignedOp> {
+        std::mem::take(&mut self.to_broadcast)
+    }
+
+    /// Events of applied blocks since the last call, with their heights (drained).
+    pub fn take_events(&mut self) -> Vec<(u64, Event)> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Operations of applied blocks since the last call (drained).
+    pub fn take_decided_ops(&mut self) -> Vec<DecidedOp> {
+        std::mem::take(&mut self.decided_ops)
+    }
+
+    /// The secret dice nonce of the local player for a roll: derived from its key, so it is
+    /// secret until revealed and survives a restart.
+    fn dice_nonce(&self, roll: u64) -> Nonce {
+        let mut h = Sha256::new();
+        h.update(b"bitcraps/bevy-dice-nonce/v1");
+        h.update(self.key.seed());
+        h.update(self.table.0);
+        h.update(roll.to_be_bytes());
+        h.update(self.state().height().to_be_bytes());
+        Nonce(h.finalize().into())
+    }
+
+    fn sign_intents(&mut self) {
+        let me = self.key.peer_id();
+        let next = self.state().next_nonce(&me);
+        while let Some(op) = self.intents.pop_front() {
+            let nonce = next + self.in_flight.len() as u64;
+            match SignedOp::sign(&self.key, &self.table, nonce, op) {
+                Ok(signed) => {
+                    if self.in_flight.is_empty() {
+                        self.oldest_in_flight_since = self.state().height();
+                    }
+                    self.pool
+                        .insert((me, nonce), (signed.clone(), self.state().height()));
+                    self.in_flight.push(signed.clone());
+                    self.to_broadcast.push(signed);
+                }
+                Err(e) => log::error!("could not sign an operation: {e}"),
+            }
+        }
+    }
+
+    /// After a block: forget spent operations, drop stale local ones, run the dice flow.
+    fn after_apply(&mut self) {
+        let height = self.state().height();
+        let me = self.key.peer_id();
+        let next = self.state().next_nonce(&me);
+        let before = self.in_flight.len();
+        self.in_flight.retain(|op| op.nonce >= next);
+        if self.in_flight.len() != before {
+            self.oldest_in_flight_since = height;
+        }
+        if !self.in_flight.is_empty() && height > self.oldest_in_flight_since + STALE_HEIGHTS {
+            log::debug!(
+                "{me}: dropping {} local operations the table did not take",
+                self.in_flight.len()
+            );
+            for op in self.in_flight.drain(..) {
+                self.pool.remove(&(op.author, op.nonce));
+            }
+        } else if !self.in_flight.is_empty() && height > self.oldest_in_flight_since {
+            // Re-send what the proposers may have missed.
+            self.to_broadcast.extend(self.in_flight.iter().cloned());
+        }
+        let state = self.chain.latest().clone();
+        self.pool.retain(|(author, nonce), (_, since)| {
+            *nonce >= state.next_nonce(author) && *since + POOL_TTL_HEIGHTS > height
+        });
+        self.dice_flow(&state);
+        self.sign_intents();
+    }
+
+    fn dice_flow(&mut self, state: &TableState) {
+        let Some(seat) = state.seat_of(&self.key.peer_id()) else {
+            return;
+        };
+        let roll = state.roll_number();
+        match state.stage() {
+            Stage::Betting { .. } => {
+                self.committed.clear();
+                self.revealed.clear();
+            }
+            Stage::Committing {
+                eligible,
+                commitments,
+                ..
+            } => {
+                if eligible.contains(&seat)
+                    && !commitments.contains_key(&seat)
+                    && self.committed.insert(roll)
+                {
+                    let nonce = self.dice_nonce(roll);
+                    let table = self.table.0;
+                    self.committed_nonce_store(roll, nonce);
+                    self.intents.push_back(Operation::Commit {
+                        roll,
+                        seat,
+                        commitment: commit(&table, roll, seat, &nonce),
+                    });
+                }
+            }
+            Stage::Revealing {
+                commitments,
+                reveals,
+                ..
+            } => {
+                if commitments.contains_key(&seat)
+                    && !reveals.contains_key(&seat)
+                    && !self.withhold_reveals
+                    && self.revealed.insert(roll)
+                {
+                    if let Some(nonce) = self.committed_nonce(roll) {
+                        self.intents
+                            .push_back(Operation::Reveal { roll, seat, nonce });
+                    }
+                }
+            }
+        }
+    }
+
+    fn committed_nonce_store(&mut self, roll: u64, nonce: Nonce) {
+        self.nonces.insert(roll, nonce);
+        while self.nonces.len() > 8 {
+            self.nonces.pop_first();
+        }
+    }
+
+    fn committed_nonce(&self, roll: u64) -> Option<Nonce> {
+        self.nonces.get(&roll).copied()
+    }
+}
+
+impl TableApplication for GameApp {
+    fn is_valid(&self, height: Height, value: &Value) -> bool {
+        self.chain.evaluate(height.0, value).is_ok()
+    }
+
+    fn acceptable_now(&self, _height: Height, value: &Value) -> bool {
+        bitcraps_game::acceptable_now(value, self.now_ms)
+    }
+
+    fn has_pending(&self) -> bool {
+        !self.pool.is_empty()
+    }
+
+    fn propose(&mut self, _height: Height, _round: Round) -> Option<Value> {
+        let candidates: Vec<SignedOp> = self.pool.values().map(|(op, _)| op.clone()).collect();
+        match self
+            .state()
+            .build_block(self.now_ms, candidates)
+            .and_then(|built| built.block.to_value())
+        {
+            Ok(value) => Some(value),
+            Err(e) => {
+                log::error!("could not build a block: {e}");
+                None
+            }
+        }
+    }
+
+    fn apply(
+        &mut self,
+        height: Height,
+        value: &Value,
+        _certificate: &CommitCertificate,
+    ) -> Result<StateHash, ApplyError> {
+        match self.chain.apply_decided(height.0, value) {
+            Ok(Applied::New { state, events }) => {
+                if let Err(e) = state.check_accounting() {
+                    log::error!("accounting identity broken: {e}");
+                    self.accounting_errors.push(e.to_string());
+                }
+                if let Ok(block) = Block::from_value(value) {
+                    let previous = self
+                        .chain
+                        .state_at(height.0.saturating_sub(1))
+                        .cloned()
+                        .unwrap_or_else(|| state.clone());
+                    self.decided_ops
+                        .extend(block.ops.into_iter().map(|op| DecidedOp {
+                            height: height.0,
+                            seat: previous.seat_of(&op.author),
+                            op,
+                        }));
+                }
+                self.events
+                    .extend(events.into_iter().map(|e| (height.0, e)));
+                self.after_apply();
+                Ok(state.hash())
+            }
+            Ok(Applied::Duplicate) => Ok(self.state().hash()),
+            Err(e) => Err(ApplyError {
+                height: height.0,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn state_hash(&self) -> StateHash {
+        self.state().hash()
+    }
+
+    fn on_evidence(&mut self, evidence: &Evidence) {
+        // Any honest player may submit it; the table punishes an offence once.
+        if self.seat().is_some() {
+            self.submit(Operation::Dispute(Dispute::Evidence(Box::new(
+                GameEvidence::Consensus(evidence.clone()),
+            ))));
+        }
+    }
+
+    fn snapshot(&self) -> Option<Arc<dyn Any + Send + Sync>> {
+        Some(Arc::new(self.state().clone()))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// Encodes a signed operation for [`crate::Envelope::Application`].
+pub fn encode_op(op: &SignedOp) -> Option<Vec<u8>> {
+    codec::encode(op).ok()
+}
+
+/// Decodes a signed operation from an application payload.
+pub fn decode_op(bytes: &[u8]) -> Option<SignedOp> {
+    codec::decode(bytes, codec::MAX_MESSAGE_BYTES).ok()
+}

@@ -1,0 +1,343 @@
+//! [`GamePlugin`]: the craps table of `bitcraps_game` as the table application, its messages,
+//! its entities, the pool of operations and the local player's clock.
+
+use std::sync::Arc;
+
+use bevy::prelude::*;
+use bitcraps_game::{
+    BondRules, Deadlines, Event, Registry, SeatConfig, TableConfig, TableRules, TableState,
+};
+
+use crate::application::TableApp;
+use crate::apply::apply_decisions;
+use crate::config::BitCrapsConfig;
+use crate::envelope::Envelope;
+use crate::game_app::{decode_op, encode_op, GameApp};
+use crate::game_entities::{sync_game_entities, GameEntities};
+use crate::game_messages::{
+    BetResolved, DiceRolled, DisputeOpened, DisputeResolved, GameEvent, OperationDecided,
+    PenaltyApplied, SeatJoined, SeatLeft,
+};
+use crate::messages::ApplicationPacket;
+use crate::node::ConsensusNode;
+use crate::sets::BitCrapsSystems;
+use crate::status::{PeerHealth, TableView};
+use crate::transport::Destination;
+
+/// The table's genesis terms, agreed by the initial seats (every seated participant of the
+/// plugin's configuration, in canonical order, brings `stack`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GameSetup {
+    /// Genesis block time, ms since the Unix epoch (also the start of the local clock).
+    pub genesis_time_ms: u64,
+    /// Chips each initial seat brings.
+    pub stack: u64,
+    /// The bank's initial stake.
+    pub bank_stake: u64,
+    /// House rules.
+    pub rules: TableRules,
+    /// Bond rules.
+    pub bonds: BondRules,
+    /// Deadlines (in heights, and ms for disputes).
+    pub deadlines: Deadlines,
+    /// Missed rolls in a row before a seat is removed.
+    pub missed_roll_limit: u32,
+}
+
+impl Default for GameSetup {
+    fn default() -> Self {
+        GameSetup {
+            genesis_time_ms: 1_700_000_000_000,
+            stack: 10_000,
+            bank_stake: 1_000_000,
+            rules: TableRules::default(),
+            bonds: BondRules::default(),
+            deadlines: Deadlines::default(),
+            missed_roll_limit: 3,
+        }
+    }
+}
+
+/// Custom operations registered with [`crate::GameAppExt::add_game_operation`] before the table
+/// starts (their registry hash is part of the table config).
+#[derive(Resource, Default)]
+pub struct GameRegistry(pub Registry);
+
+/// Plays craps on top of [`crate::BitCrapsPlugin`] (add it after that plugin): inserts a
+/// [`GameApp`] as the [`TableApp`] when the App finishes building, and adds the game's messages,
+/// entities and systems.
+#[derive(Clone, Debug, Default)]
+pub struct GamePlugin {
+    /// Genesis terms.
+    pub setup: GameSetup,
+}
+
+/// Why the game could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GameStartError {
+    /// [`crate::BitCrapsPlugin`] was not added before [`GamePlugin`].
+    #[error("GamePlugin needs BitCrapsPlugin")]
+    NoTable,
+    /// The genesis state could not be built.
+    #[error(transparent)]
+    Genesis(#[from] bitcraps_game::GenesisError),
+}
+
+impl GamePlugin {
+    /// The genesis state for a plugin configuration and a registry.
+    pub fn genesis(
+        &self,
+        config: &BitCrapsConfig,
+        registry: Arc<Registry>,
+    ) -> Result<TableState, GameStartError> {
+        let seats = config
+            .participants
+            .ids()
+            .iter()
+            .map(|peer| SeatConfig {
+                peer: *peer,
+                stack: self.setup.stack,
+            })
+            .collect();
+        let mut table = TableConfig::new(
+            config.table,
+            self.setup.genesis_time_ms,
+            seats,
+            self.setup.bank_stake,
+            &registry,
+        );
+        table.rules = self.setup.rules;
+        table.bonds = self.setup.bonds;
+        table.deadlines = self.setup.deadlines;
+        table.missed_roll_limit = self.setup.missed_roll_limit;
+        Ok(TableState::genesis(table, registry)?)
+    }
+}
+
+/// The game's start time, for the local clock.
+#[derive(Resource, Clone, Copy, Debug)]
+struct GenesisTime(u64);
+
+impl Plugin for GamePlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<GameRegistry>()
+            .init_resource::<GameEntities>()
+            .insert_resource(GenesisTime(self.setup.genesis_time_ms))
+            .add_message::<GameEvent>()
+            .add_message::<OperationDecided>()
+            .add_message::<DiceRolled>()
+            .add_message::<BetResolved>()
+            .add_message::<DisputeOpened>()
+            .add_message::<DisputeResolved>()
+            .add_message::<SeatJoined>()
+            .add_message::<SeatLeft>()
+            .add_message::<PenaltyApplied>()
+            .add_systems(
+                Update,
+                (
+                    (tick_clock, receive_ops)
+                        .in_set(BitCrapsSystems::Consensus)
+                        .before(crate::consensus::drive_engine),
+                    (emit_game_messages, sync_game_entities, queue_op_broadcasts)
+                        .chain()
+                        .in_set(BitCrapsSystems::Apply)
+                        .after(apply_decisions),
+                ),
+            );
+    }
+
+    fn finish(&self, app: &mut App) {
+        let Some(config) = app.world().get_resource::<BitCrapsConfig>().cloned() else {
+            log::error!("{}", GameStartError::NoTable);
+            return;
+        };
+        let registry = app
+            .world_mut()
+            .remove_resource::<GameRegistry>()
+            .map(|r| r.0)
+            .unwrap_or_default();
+        let registry = Arc::new(registry);
+        match self.genesis(&config, registry.clone()) {
+            Ok(genesis) => {
+                let hash = genesis.hash();
+                let game = GameApp::new(genesis, config.keypair.clone());
+                let snapshot = crate::application::TableApplication::snapshot(&game);
+                app.insert_resource(TableApp::new(game))
+                    .insert_resource(TableView {
+                        height: bevy::prelude::default(),
+                        state_hash: hash,
+                        snapshot,
+                    });
+            }
+            Err(e) => log::error!("the craps table cannot start: {e}"),
+        }
+        app.insert_resource(GameRegistry(Registry::new()));
+        app.insert_resource(RegistryInUse(registry));
+    }
+}
+
+/// The custom-operation registry the running table uses.
+#[derive(Resource, Clone)]
+pub struct RegistryInUse(pub Arc<Registry>);
+
+fn tick_clock(time: Res<Time>, genesis: Res<GenesisTime>, mut app: ResMut<TableApp>) {
+    let elapsed = u64::try_from(time.elapsed().as_millis()).unwrap_or(u64::MAX / 2);
+    if let Some(game) = app.get_mut::<GameApp>() {
+        game.set_now_ms(genesis.0.saturating_add(elapsed));
+    }
+}
+
+fn receive_ops(
+    mut packets: MessageReader<ApplicationPacket>,
+    mut app: ResMut<TableApp>,
+    mut health: ResMut<PeerHealth>,
+) {
+    let Some(game) = app.get_mut::<GameApp>() else {
+        return;
+    };
+    for packet in packets.read() {
+        let accepted = decode_op(&packet.bytes).is_some_and(|op| game.receive_op(op));
+        if !accepted {
+            log::warn!(
+                "operation from {} dropped: malformed or badly signed",
+                packet.from
+            );
+            health.of(packet.from).invalid += 1;
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn emit_game_messages(
+    mut app: ResMut<TableApp>,
+    mut all: MessageWriter<GameEvent>,
+    mut ops: MessageWriter<OperationDecided>,
+    mut dice: MessageWriter<DiceRolled>,
+    mut bets: MessageWriter<BetResolved>,
+    mut opened: MessageWriter<DisputeOpened>,
+    mut resolved: MessageWriter<DisputeResolved>,
+    mut joined: MessageWriter<SeatJoined>,
+    mut left: MessageWriter<SeatLeft>,
+    mut penalties: MessageWriter<PenaltyApplied>,
+) {
+    let Some(game) = app.get_mut::<GameApp>() else {
+        return;
+    };
+    for decided in game.take_decided_ops() {
+        ops.write(OperationDecided {
+            height: decided.height,
+            seat: decided.seat,
+            op: decided.op,
+        });
+    }
+    for (height, event) in game.take_events() {
+        match &event {
+            Event::DiceRolled {
+                roll_number,
+                roll,
+                shooter,
+                ..
+            } => {
+                dice.write(DiceRolled {
+                    height,
+                    roll_number: *roll_number,
+                    roll: *roll,
+                    shooter: *shooter,
+                });
+            }
+            Event::BetResolved {
+                id,
+                seat,
+                kind,
+                amount,
+                outcome,
+                paid,
+            } => {
+                bets.write(BetResolved {
+                    height,
+                    id: *id,
+                    seat: *seat,
+                    kind: *kind,
+                    amount: *amount,
+                    outcome: *outcome,
+                    paid: *paid,
+                });
+            }
+            Event::DisputeOpened {
+                id, by, accused, ..
+            } => {
+                opened.write(DisputeOpened {
+                    height,
+                    id: *id,
+                    by: *by,
+                    accused: *accused,
+                });
+            }
+            Event::DisputeResolved { id, verdict } => {
+                resolved.write(DisputeResolved {
+                    height,
+                    id: *id,
+                    verdict: *verdict,
+                });
+            }
+            Event::SeatJoined { seat, peer, .. } => {
+                joined.write(SeatJoined {
+                    height,
+                    seat: *seat,
+                    peer: *peer,
+                });
+            }
+            Event::SeatLeft { seat, cashed_out } => {
+                left.write(SeatLeft {
+                    height,
+                    seat: *seat,
+                    cashed_out: *cashed_out,
+                    removed: None,
+                });
+            }
+            Event::SeatRemoved {
+                seat,
+                reason,
+                cashed_out,
+            } => {
+                left.write(SeatLeft {
+                    height,
+                    seat: *seat,
+                    cashed_out: *cashed_out,
+                    removed: Some(reason.clone()),
+                });
+            }
+            Event::Penalty {
+                seat,
+                peer,
+                reason,
+                bond_slashed,
+                bets_forfeited,
+            } => {
+                penalties.write(PenaltyApplied {
+                    height,
+                    seat: *seat,
+                    peer: *peer,
+                    reason: reason.clone(),
+                    bond_slashed: *bond_slashed,
+                    bets_forfeited: *bets_forfeited,
+                });
+            }
+            _ => {}
+        }
+        all.write(GameEvent { height, event });
+    }
+}
+
+fn queue_op_broadcasts(mut app: ResMut<TableApp>, mut node: ResMut<ConsensusNode>) {
+    let Some(game) = app.get_mut::<GameApp>() else {
+        return;
+    };
+    for op in game.take_broadcast() {
+        if let Some(bytes) = encode_op(&op) {
+            node.effects
+                .outbound
+                .push((Destination::Broadcast, Envelope::Application(bytes)));
+        }
+    }
+}
