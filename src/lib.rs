@@ -4,4 +4,5 @@
 //! This facade re-exports the workspace crates.
 
 pub use bitcraps_consensus as consensus;
+pub use bitcraps_game as game;
 pub use bitcraps_sim as sim;
