@@ -3,6 +3,7 @@
 //!
 //! This facade re-exports the workspace crates.
 
+pub use bevy_bitcraps as plugin;
 pub use bitcraps_consensus as consensus;
 pub use bitcraps_game as game;
 pub use bitcraps_sim as sim;

@@ -77,6 +77,7 @@ pub mod testing;
 pub mod transport;
 pub mod verify;
 
+pub use bevy;
 pub use bitcraps_consensus;
 
 pub use application::{TableApp, TableApplication};
