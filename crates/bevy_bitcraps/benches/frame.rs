@@ -92,7 +92,9 @@ fn take(t: &mut TestTable) -> (Duration, Duration, u64, u64) {
 fn bench(c: &mut Criterion) {
     let mut t = table();
     let mut group = c.benchmark_group("bevy_plugin_16_players");
-    group.sample_size(20).measurement_time(Duration::from_secs(6));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(6));
     group.bench_function("frame_without_signature_checks", |b| {
         b.iter_custom(|iters| {
             take(&mut t);
