@@ -14,8 +14,10 @@
 //! The same seed always replays the same run: `bitcraps-sim --runs 1 --seed S`.
 
 pub mod app;
+pub mod application;
 pub mod byzantine;
 pub mod checker;
+pub mod craps;
 pub mod network;
 pub mod rng;
 pub mod settings;

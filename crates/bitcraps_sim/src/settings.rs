@@ -155,6 +155,11 @@ pub struct Overrides {
     pub twins: usize,
     /// Disable the lock rule on honest nodes (negative control).
     pub disable_lock: bool,
+    /// Play real craps ([`crate::craps`]) instead of the plain simulated values.
+    pub craps: bool,
+    /// With `craps`: how many honest players withhold their reveals (`None`: 0 or 1, drawn
+    /// from the seed).
+    pub withholders: Option<usize>,
 }
 
 impl Settings {

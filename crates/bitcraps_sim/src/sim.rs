@@ -12,9 +12,10 @@ use bitcraps_consensus::{
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use crate::app::{make_value, SimApp};
+use crate::application::{Application, PlainApp};
 use crate::byzantine;
 use crate::checker::Checker;
+use crate::craps::{CrapsApp, GameReport};
 use crate::network::{Network, Packet, VerifyCache};
 use crate::rng::{bytes32, chance, uniform};
 use crate::settings::{ByzantineKind, Overrides, Settings};
@@ -51,6 +52,8 @@ pub struct RunReport {
     pub evidence: u64,
     /// Inputs refused by engines (malformed, forged, far-future...).
     pub refused: u64,
+    /// What happened at the craps table (`--craps` runs only).
+    pub game: Option<GameReport>,
 }
 
 /// The part a simulated instance plays.
@@ -149,6 +152,7 @@ pub struct Simulation {
     refused: u64,
     liveness_target: Option<Height>,
     trace: bool,
+    app: Box<dyn Application>,
 }
 
 fn short(s: &str) -> String {
@@ -189,6 +193,21 @@ impl Simulation {
         }
         let mut instance_keys: Vec<usize> = (0..settings.nodes).collect();
         instance_keys.extend(settings.twins.iter().copied());
+        let roles: Vec<Role> = instance_keys.iter().map(|k| role_of(*k)).collect();
+        let app: Box<dyn Application> = if overrides.craps {
+            Box::new(CrapsApp::new(
+                &settings,
+                overrides,
+                &keys,
+                &instance_keys,
+                &roles,
+                table,
+            )?)
+        } else {
+            Box::new(PlainApp)
+        };
+        let mut checker = Checker::new(table, honest, accusable);
+        checker.check_plain_values = app.checks_plain_values();
         let instances = instance_keys
             .into_iter()
             .map(|key| {
@@ -212,7 +231,7 @@ impl Simulation {
             .collect();
         Ok(Simulation {
             network: Network::new(&settings),
-            checker: Checker::new(table, honest, accusable),
+            checker,
             settings,
             rng,
             now: 0,
@@ -228,6 +247,7 @@ impl Simulation {
             refused: 0,
             liveness_target: None,
             trace: std::env::var_os("BITCRAPS_SIM_TRACE").is_some(),
+            app,
         })
     }
 
@@ -296,6 +316,8 @@ impl Simulation {
         {
             liveness_failure = Some("the event queue ran dry before stabilisation".to_string());
         }
+        let (app_violations, game) = self.app.finish();
+        self.checker.violations.extend(app_violations);
         RunReport {
             seed: self.settings.seed,
             settings: self.settings.describe(),
@@ -306,6 +328,7 @@ impl Simulation {
             sim_ms: self.now,
             evidence: self.checker.evidence,
             refused: self.refused,
+            game,
         }
     }
 
@@ -394,7 +417,7 @@ impl Simulation {
             } => {
                 if self.live(to, epoch) {
                     let nonce = self.rng.next_u64();
-                    let value = make_value(height, round, to, nonce, true);
+                    let value = self.app.propose(to, height, round, nonce, self.now);
                     self.feed(
                         to,
                         Input::ValueReady {
@@ -422,7 +445,8 @@ impl Simulation {
                     self.restart(to);
                 }
                 let top = self.max_honest_height();
-                self.liveness_target = Some(Height(top + LIVENESS_HEIGHTS));
+                let extra = self.app.extra_liveness_heights();
+                self.liveness_target = Some(Height(top + LIVENESS_HEIGHTS + extra));
             }
         }
     }
@@ -478,7 +502,10 @@ impl Simulation {
             } else {
                 String::new()
             };
-            let outputs = match self.instances[to].engine.handle(input, &SimApp) {
+            let validity = self.app.validity(to, self.now);
+            let handled = self.instances[to].engine.handle(input, &*validity);
+            drop(validity);
+            let outputs = match handled {
                 Ok(outputs) => outputs,
                 Err(e) => {
                     if trace {
@@ -566,6 +593,9 @@ impl Simulation {
                                 &mut self.cache.signatures,
                             );
                         }
+                        self.app.on_decided(to, height, &value, self.now);
+                        let found = self.app.take_violations();
+                        self.checker.violations.extend(found);
                         if !crashing {
                             pending.push_back(Input::StartHeight(height.next()));
                         }
@@ -574,6 +604,7 @@ impl Simulation {
                         if self.instances[to].role == Role::Honest {
                             self.checker.on_evidence(to, &evidence, &self.participants);
                         }
+                        self.app.on_evidence(to, &evidence);
                     }
                 }
             }
@@ -729,6 +760,7 @@ pub fn run_seed(seed: u64, overrides: &Overrides) -> RunReport {
             sim_ms: 0,
             evidence: 0,
             refused: 0,
+            game: None,
         },
     }
 }

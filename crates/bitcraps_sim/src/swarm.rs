@@ -23,9 +23,23 @@ pub struct SwarmSummary {
     pub seed: u64,
     /// The failing runs, in seed order.
     pub failures: Vec<RunReport>,
+    /// `--craps`: dice rolled, summed over runs.
+    pub rolls: u64,
+    /// `--craps`: bets placed, summed over runs.
+    pub bets: u64,
+    /// `--craps`: penalties (all on cheaters, or the run has a violation), summed over runs.
+    pub penalties: u64,
 }
 
 impl SwarmSummary {
+    /// The craps line: `craps: rolls=R bets=B penalties=P`.
+    pub fn craps_line(&self) -> String {
+        format!(
+            "craps: rolls={} bets={} penalties={}",
+            self.rolls, self.bets, self.penalties
+        )
+    }
+
     /// The summary line: `runs=N violations=V liveness_failures=L heights=H seed=S`.
     pub fn line(&self) -> String {
         format!(
@@ -77,6 +91,11 @@ pub fn run_swarm(
         summary.runs += 1;
         summary.heights += report.heights;
         summary.evidence += report.evidence;
+        if let Some(game) = &report.game {
+            summary.rolls += game.rolls;
+            summary.bets += game.bets_placed;
+            summary.penalties += game.penalties.len() as u64;
+        }
         let violated = !report.violations.is_empty();
         let stalled = report.liveness_failure.is_some();
         summary.violations += u64::from(violated);
@@ -102,6 +121,12 @@ pub fn replay_command(seed: u64, overrides: &Overrides) -> String {
     }
     if overrides.disable_lock {
         cmd.push_str(" --disable-lock");
+    }
+    if overrides.craps {
+        cmd.push_str(" --craps");
+        if let Some(w) = overrides.withholders {
+            cmd.push_str(&format!(" --withholders {w}"));
+        }
     }
     cmd
 }

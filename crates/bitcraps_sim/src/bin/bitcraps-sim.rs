@@ -29,6 +29,13 @@ struct Cli {
     /// Negative control: honest nodes ignore their lock. Pair with --expect-violation.
     #[arg(long)]
     disable_lock: bool,
+    /// Play real craps: bots bet, commit and reveal through signed operations, and honest nodes
+    /// must agree on the table's state hash; cheaters must be punished on their seats only.
+    #[arg(long)]
+    craps: bool,
+    /// With --craps: honest players who never reveal (default: 0 or 1, drawn per seed).
+    #[arg(long)]
+    withholders: Option<usize>,
     /// Succeed only if a safety violation is found (for negative controls).
     #[arg(long)]
     expect_violation: bool,
@@ -50,6 +57,8 @@ fn main() -> ExitCode {
         byzantine: cli.byzantine,
         twins: cli.twins,
         disable_lock: cli.disable_lock,
+        craps: cli.craps,
+        withholders: cli.withholders,
     };
     let threads = cli
         .threads
@@ -75,6 +84,9 @@ fn main() -> ExitCode {
             println!("  {l}");
         }
         println!("  replay: {}", replay_command(failure.seed, &overrides));
+    }
+    if cli.craps {
+        println!("{}", summary.craps_line());
     }
     println!("{}", summary.line());
     let ok = if cli.expect_violation {
