@@ -53,6 +53,12 @@ impl Default for BondRules {
 
 /// Deadlines of the dice flow (in heights, so every node agrees when one passes) and of disputes
 /// (in block time).
+///
+/// Sizing: a proposer can leave an operation out of its block, and up to f Byzantine proposers
+/// may follow each other, so an honest player's commitment or reveal can be delayed by f
+/// heights. Keep `commit_heights` and `reveal_heights` above f + 1 (the defaults of 5 suit up to
+/// 13 players; the simulator uses 8 for up to 16), or an honest player could be made to miss a
+/// roll, or worse, to look like a withholder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Deadlines {
     /// Betting closes by itself this many heights after it opened, if any bet is on the table

@@ -8,7 +8,7 @@
 //! - a signed commitment and a signed reveal of one player for one roll that do not match (a
 //!   mismatched reveal inside a block is punished the same way without a dispute).
 //!
-//! A **claim** ([`Dispute::Claim`]) cannot be checked by a machine. It is opened with a deadline
+//! A **claim** ([`Dispute::Claim`](crate::ops::Dispute::Claim)) cannot be checked by a machine. It is opened with a deadline
 //! ([`Deadlines::dispute_ms`](crate::Deadlines) of block time); its electorate is every seat
 //! seated at opening except the accused. It is **upheld** once more than 2/3 of the electorate
 //! voted yes (the accused is punished), **rejected** once more than 1/3 voted no, and **expires**

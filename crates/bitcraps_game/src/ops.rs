@@ -99,7 +99,7 @@ pub enum Operation {
     },
     /// The shooter closes betting for roll `roll`.
     CloseBetting {
-        /// The roll number betting closes for ([`TableState::roll_number`](crate::TableState::roll_number)).
+        /// The roll number betting closes for ([`TableData::roll_number`](crate::TableData::roll_number)).
         roll: u64,
     },
     /// Commit to a dice nonce for roll `roll`.
