@@ -4,6 +4,9 @@
 //! *different* points before sevening out: 4 points pay 24:1, 5 pay 249:1, 6 pay 999:1 (paid at
 //! once, there is nothing more to make). Fewer than 4 points and the bet loses on the seven-out.
 //!
+//! The hand ends on a seven-out, or when the dice pass for any other reason at a roll; if the
+//! shooter leaves between rolls, the next shooter carries the hand on (as the table does).
+//!
 //! The game logic is in plain functions ([`fire_bet_registry`], [`place_fire_bet`],
 //! [`fire_payout`], [`FireState`], [`FireBet`]) so that other front ends (a Bevy plugin, a bot)
 //! can call them; `main` plays a short demo on a local table.
