@@ -40,6 +40,12 @@ pub trait Application {
         0
     }
 
+    /// Simulated time allowed for them on top of
+    /// [`LIVENESS_BOUND_MS`](crate::sim::LIVENESS_BOUND_MS).
+    fn extra_liveness_ms(&self) -> u64 {
+        0
+    }
+
     /// Safety violations found since the last call.
     fn take_violations(&mut self) -> Vec<String> {
         Vec::new()

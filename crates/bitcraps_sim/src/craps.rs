@@ -43,6 +43,9 @@ pub const BANK: u64 = 50_000_000;
 /// Heights to decide after stabilisation on top of the plain liveness target: enough for
 /// several rolls, so that withholders and double voters are caught.
 pub const CRAPS_LIVENESS_HEIGHTS: u64 = 30;
+/// Simulated time allowed for them on top of the plain bound: 8 s a height, the pace of a
+/// table whose proposers are often silent (timeouts grow with the round).
+pub const CRAPS_LIVENESS_MS: u64 = CRAPS_LIVENESS_HEIGHTS * 8_000;
 /// Decided values kept per instance (to re-propose a height a restarted engine redoes).
 const DECIDED_KEPT: usize = 64;
 /// States each instance's chain retains (to compare hashes with lagging instances).
@@ -540,6 +543,10 @@ impl Application for CrapsApp {
 
     fn extra_liveness_heights(&self) -> u64 {
         CRAPS_LIVENESS_HEIGHTS
+    }
+
+    fn extra_liveness_ms(&self) -> u64 {
+        CRAPS_LIVENESS_MS
     }
 
     fn take_violations(&mut self) -> Vec<String> {

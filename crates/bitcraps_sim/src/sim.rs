@@ -279,7 +279,8 @@ impl Simulation {
         }
         self.push_at(self.settings.gst_ms, Event::Stabilise);
         let check_liveness = self.settings.twins.len() <= self.settings.max_faulty();
-        let deadline = self.settings.gst_ms + LIVENESS_BOUND_MS;
+        let bound_ms = LIVENESS_BOUND_MS + self.app.extra_liveness_ms();
+        let deadline = self.settings.gst_ms + bound_ms;
         let mut liveness_failure = None;
 
         while let Some(Queued { at, event, .. }) = self.queue.pop() {
@@ -297,7 +298,7 @@ impl Simulation {
                     if check_liveness {
                         liveness_failure = Some(format!(
                             "honest nodes did not all reach {target} within {} s after stabilisation (reached: {})",
-                            LIVENESS_BOUND_MS / 1000,
+                            bound_ms / 1000,
                             self.progress()
                         ));
                     }
