@@ -11,15 +11,26 @@
 //! [`fire_payout`], [`FireState`], [`FireBet`]) so that other front ends (a Bevy plugin, a bot)
 //! can call them; `main` plays a short demo on a local table.
 //!
+//! The same operation also plays through the Bevy plugin: [`play_on_bevy_table`] registers it
+//! on four headless Apps with `app.add_game_operation::<FireBet>()`, one player submits it
+//! with `LocalPlayer::submit_custom::<FireBet>`, and every App reads it back as a typed
+//! `CustomOperationDecided<FireBet>` message once consensus has decided it.
+//!
 //! Run it with `cargo run --example custom_operation`, its tests with
 //! `cargo test -p bitcraps --example custom_operation`.
 
 use std::sync::Arc;
 
+use bevy_bitcraps::bevy::prelude::*;
+use bevy_bitcraps::testing::TestTable;
+use bevy_bitcraps::{
+    BitCrapsSystems, BotPlayer, BotPlugin, BotStrategy, CustomOperationDecided, GameApp,
+    GameAppExt, GameOperation, GamePlugin, LocalPlayer, StateHashBook, TableApp, TableView,
+};
 use bitcraps::game::driver::{LocalTable, RollPlan};
 use bitcraps::game::{
     CustomContext, CustomError, CustomOperation, Event, Operation, PhaseEvent, Point, Registry,
-    RegistryError, RollReport, Seat, TableConfig, TableData,
+    RegistryError, RollReport, Seat, TableConfig, TableData, TableState,
 };
 
 /// The fire bet's stable name (part of the registry hash: never change it).
@@ -220,6 +231,124 @@ pub fn play(
     Ok(events)
 }
 
+/// In the Bevy plugin the fire bet's payload is its stake as 8 big-endian bytes: the same bytes
+/// as [`place_fire_bet`] (the project codec writes a byte array as its bytes).
+impl GameOperation for FireBet {
+    type Payload = [u8; 8];
+}
+
+/// Fire bets decided on one App, as the plugin delivered them.
+#[derive(Resource, Default)]
+struct FireBetsHeard(Vec<(Option<Seat>, u64)>);
+
+fn hear_fire_bets(
+    mut heard: ResMut<FireBetsHeard>,
+    mut decided: MessageReader<CustomOperationDecided<FireBet>>,
+) {
+    for d in decided.read() {
+        heard.0.push((d.seat, u64::from_be_bytes(d.payload)));
+    }
+}
+
+/// Whether this App's player has put its fire bet down yet.
+#[derive(Resource, Default)]
+struct FireBetPlaced(bool);
+
+fn place_fire_bet_once(mut placed: ResMut<FireBetPlaced>, mut player: LocalPlayer) {
+    if !placed.0 && player.seat().is_some() {
+        placed.0 = player
+            .submit_custom::<FireBet>(&FIRE_STAKE_ON_BEVY.to_be_bytes())
+            .is_ok();
+    }
+}
+
+/// The stake the Bevy demo's player puts on the fire bet.
+pub const FIRE_STAKE_ON_BEVY: u64 = 10;
+
+/// What [`play_on_bevy_table`] saw.
+#[derive(Debug)]
+pub struct BevyOutcome {
+    /// For each App, the fire bets it saw decided: (author's seat, stake).
+    pub heard: Vec<Vec<(Option<Seat>, u64)>>,
+    /// The seat of the player who placed it.
+    pub placed_by: Option<Seat>,
+    /// The state hash of each App at the last height all of them decided.
+    pub hashes: Vec<[u8; 32]>,
+    /// Frames stepped.
+    pub frames: u64,
+}
+
+/// Four headless Bevy Apps (bots on the pass line, connected by the in-memory transport) with
+/// the fire bet registered through `add_game_operation`; App 1's player places a fire bet. Runs
+/// until every App has seen it decided and `rolls` dice rolls have been played.
+pub fn play_on_bevy_table(rolls: u64) -> Result<BevyOutcome, Box<dyn std::error::Error>> {
+    let mut table = TestTable::new(
+        4,
+        2027,
+        |_, config| config,
+        |i, app| {
+            app.add_plugins((GamePlugin::default(), BotPlugin))
+                .add_game_operation::<FireBet>()
+                .init_resource::<FireBetsHeard>()
+                .add_systems(Update, hear_fire_bets.after(BitCrapsSystems::Apply));
+            app.world_mut()
+                .spawn(BotPlayer::new(BotStrategy::PassLine { amount: 10 }));
+            if i == 1 {
+                app.init_resource::<FireBetPlaced>().add_systems(
+                    Update,
+                    place_fire_bet_once.before(BitCrapsSystems::Consensus),
+                );
+            }
+        },
+    )?;
+    let rolled = |t: &TestTable| {
+        t.apps[0]
+            .world()
+            .resource::<TableView>()
+            .snapshot::<TableState>()
+            .map_or(0, |s| s.roll_number().saturating_sub(1))
+    };
+    let heard_everywhere = |t: &TestTable| {
+        t.apps
+            .iter()
+            .all(|a| !a.world().resource::<FireBetsHeard>().0.is_empty())
+    };
+    if !table.run_until(100_000, |t| heard_everywhere(t) && rolled(t) >= rolls) {
+        return Err("the fire bet was not decided on every App in time".into());
+    }
+    // Let every App reach the same height before comparing state hashes.
+    let height = table
+        .apps
+        .iter()
+        .map(|a| a.world().resource::<TableView>().height)
+        .min()
+        .unwrap_or_default();
+    let hashes = table
+        .apps
+        .iter()
+        .filter_map(|a| a.world().resource::<StateHashBook>().local(height))
+        .collect();
+    for app in &table.apps {
+        if let Some(state) = app.world().resource::<TableView>().snapshot::<TableState>() {
+            state.check_accounting()?;
+        }
+    }
+    Ok(BevyOutcome {
+        heard: table
+            .apps
+            .iter()
+            .map(|a| a.world().resource::<FireBetsHeard>().0.clone())
+            .collect(),
+        placed_by: table.apps[1]
+            .world()
+            .resource::<TableApp>()
+            .get::<GameApp>()
+            .and_then(GameApp::seat),
+        hashes,
+        frames: table.frames,
+    })
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registry = Arc::new(fire_bet_registry()?);
     let mut table = LocalTable::new(4, 10_000, 10_000_000, registry)?;
@@ -241,6 +370,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let after = table.state().seat(Seat(1)).map_or(0, |s| s.balance);
     println!("seat 1: {before} → {after} chips (10 at 24:1 = +240)");
     table.state().check_accounting()?;
+
+    println!("\nthe same operation through the Bevy plugin, on four Apps:");
+    let outcome = play_on_bevy_table(3)?;
+    for (i, heard) in outcome.heard.iter().enumerate() {
+        println!("  App {i} saw the fire bet decided: {heard:?}");
+    }
+    let agree = outcome.hashes.len() == 4 && outcome.hashes.windows(2).all(|w| w[0] == w[1]);
+    println!(
+        "  {} frames; state hashes of the four Apps {}",
+        outcome.frames,
+        if agree { "identical" } else { "DIFFER" }
+    );
+    if !agree {
+        return Err("state hashes differ".into());
+    }
     Ok(())
 }
 
@@ -371,5 +515,17 @@ mod tests {
     #[test]
     fn the_demo_runs() {
         main().unwrap();
+    }
+
+    #[test]
+    fn the_fire_bet_plays_through_the_bevy_plugin_on_four_apps() {
+        let outcome = play_on_bevy_table(2).unwrap();
+        assert!(outcome.placed_by.is_some());
+        for heard in &outcome.heard {
+            // Exactly one fire bet, by App 1's seat, for the stake it submitted.
+            assert_eq!(heard, &vec![(outcome.placed_by, FIRE_STAKE_ON_BEVY)]);
+        }
+        assert_eq!(outcome.hashes.len(), 4);
+        assert!(outcome.hashes.windows(2).all(|w| w[0] == w[1]));
     }
 }
