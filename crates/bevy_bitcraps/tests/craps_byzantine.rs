@@ -348,28 +348,29 @@ fn a_lock_breaker_does_not_split_the_table() {
     }
 }
 
-/// KNOWN BUG (found by this test, not fixed here): after the equivocating proposer's seat is
-/// removed, every honest App keeps turning each new piece of evidence into a
-/// `Dispute::Evidence` operation (`GameApp::on_evidence`), and only one copy of the first one is
-/// accepted. The refused operations hold their author's nonce, so the author's next operations
-/// (dice commitments and reveals) cannot be included until `STALE_HEIGHTS` re-signs the queue:
-/// honest seats miss commitments, then reveals, and are slashed for `Withheld` and unseated
-/// (with seed 301: all three honest seats at height 38), after which no roll is ever played.
+/// After the cheater is punished and unseated it keeps cheating, and every honest App keeps
+/// submitting the (now moot) evidence. Regression test: the table once refused those disputes,
+/// which left each submitter's nonce unspent, stalled its dice commitments and reveals, and got
+/// every honest seat slashed for withholding. Moot evidence is now accepted as a no-op.
 #[test]
-#[ignore = "known bug: duplicate evidence disputes stall honest players' nonces; honest seats are slashed for Withheld"]
-fn honest_players_keep_playing_after_an_equivocating_proposer_is_unseated() {
-    let kind = ByzantineKind::EquivocatingProposer;
-    let o = play(301, kind, ROLLS, |t, byz| {
-        HONEST
-            .iter()
-            .all(|i| penalised_for(t, *i, byz, &PenaltyReason::DoubleProposal))
-    });
-    for i in HONEST {
-        assert!(penalised_for(
-            &o.t,
-            i,
-            o.byz,
-            &PenaltyReason::DoubleProposal
-        ));
+fn honest_players_keep_playing_after_a_cheater_is_unseated() {
+    for (kind, reason) in [
+        (
+            ByzantineKind::EquivocatingProposer,
+            PenaltyReason::DoubleProposal,
+        ),
+        (ByzantineKind::DoubleVoter, PenaltyReason::DoubleVote),
+    ] {
+        for seed in [301, 305, 309] {
+            let o = play(seed, kind, ROLLS, |t, byz| {
+                HONEST.iter().all(|i| penalised_for(t, *i, byz, &reason))
+            });
+            for i in HONEST {
+                assert!(
+                    penalised_for(&o.t, i, o.byz, &reason),
+                    "{kind:?} seed {seed}: App {i} did not punish the cheater"
+                );
+            }
+        }
     }
 }

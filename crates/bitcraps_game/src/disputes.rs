@@ -37,9 +37,23 @@ impl Tx<'_> {
         let seat = self.author_seat(&peer)?;
         match dispute {
             crate::ops::Dispute::Evidence(evidence) => {
-                let (offender, reason) = self
-                    .check_evidence(evidence)
-                    .map_err(|reason| OpError::Evidence { seat, reason })?;
+                let (offender, reason) = match self.check_evidence(evidence) {
+                    Ok(found) => found,
+                    // Verified evidence against someone already punished and unseated (every
+                    // honest player submits what it sees, so this is the common case): accepted
+                    // as a no-op. Refusing it would leave the submitter's nonce unspent and
+                    // stall its later operations — its commitments and reveals, whose absence
+                    // the table punishes.
+                    Err(EvidenceError::OffenderNotSeated(offender)) => {
+                        self.events.push(Event::EvidenceMoot {
+                            by: seat,
+                            offender,
+                            kind: evidence.kind_name().to_string(),
+                        });
+                        return Ok(());
+                    }
+                    Err(reason) => return Err(OpError::Evidence { seat, reason }),
+                };
                 if let Some(p) = self.data.seat(offender).map(|s| s.peer) {
                     let h = self.data.health.entry(p).or_default();
                     h.evidence_count = h.evidence_count.saturating_add(1);

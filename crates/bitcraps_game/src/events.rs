@@ -312,6 +312,16 @@ pub enum Event {
         /// The offence.
         kind: String,
     },
+    /// Verified evidence against a player no longer seated (already punished): accepted, with
+    /// no further effect.
+    EvidenceMoot {
+        /// Who submitted it.
+        by: Seat,
+        /// The offender's key.
+        offender: PeerId,
+        /// The offence.
+        kind: String,
+    },
     /// An event of a custom extension.
     Custom {
         /// The extension.

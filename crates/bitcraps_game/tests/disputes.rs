@@ -74,14 +74,25 @@ fn a_consensus_double_vote_costs_the_bond_and_the_seat() {
     // Its balance was cashed out, not slashed.
     assert_eq!(t.state().supply().cash_outs, STACK - 100 - 40);
     t.state().check_accounting().unwrap();
-    // The same evidence again: nobody left to punish.
-    assert_eq!(
-        rejected(&mut t, Seat(1), evidence(GameEvidence::Consensus(e))),
-        OpError::Evidence {
-            seat: Seat(1),
-            reason: EvidenceError::OffenderNotSeated(peer)
-        }
-    );
+    // The same evidence again: nobody left to punish. It is accepted as a no-op (refusing it
+    // would leave the submitter's nonce unspent and stall its later operations).
+    let before = t.state().clone();
+    let again = t
+        .sign_seat(Seat(1), evidence(GameEvidence::Consensus(e)))
+        .unwrap();
+    let events = t.apply(vec![again]).unwrap();
+    assert!(events.contains(&Event::EvidenceMoot {
+        by: Seat(1),
+        offender: peer,
+        kind: "double vote".into()
+    }));
+    assert!(penalty_of(&events, Seat(2)).is_none());
+    assert_eq!(t.state().bank(), before.bank());
+    assert_eq!(t.state().health(&peer).evidence_count, 1);
+    assert_eq!(t.state().supply(), before.supply());
+    let me = t.state().seat(Seat(1)).unwrap().peer;
+    assert_eq!(t.state().next_nonce(&me), before.next_nonce(&me) + 1);
+    t.state().check_accounting().unwrap();
 }
 
 #[test]
