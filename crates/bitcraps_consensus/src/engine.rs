@@ -173,7 +173,7 @@ impl Engine {
             }
         } else {
             PersistentState {
-                height: self.expected_next.unwrap_or(self.height),
+                height: self.persistent_state_height(),
                 round: Round(0),
                 locked: None,
                 valid: None,

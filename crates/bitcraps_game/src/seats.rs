@@ -22,7 +22,7 @@ use crate::chips::{self, ChipOverflow};
 use crate::events::{Event, PenaltyReason, RemovalReason, ReturnReason, Verdict};
 use crate::phase::next_shooter;
 use crate::resolution::Outcome;
-use crate::state::{SeatStatus, Stage};
+use crate::state::{OpenBet, SeatStatus, Stage};
 
 impl Tx<'_> {
     /// Cashes out `seat`'s balance and bond (removed from the supply); returns the amount.
@@ -88,6 +88,20 @@ impl Tx<'_> {
         *self.cover = None;
     }
 
+    /// Records `bet` of `seat` as lost (forfeited to the bank by the caller) and returns its
+    /// amount.
+    fn forfeit(&mut self, bet: &OpenBet, seat: Seat) -> u64 {
+        self.events.push(Event::BetResolved {
+            id: bet.id,
+            seat,
+            kind: bet.bet.kind,
+            amount: bet.bet.amount,
+            outcome: Outcome::Lose,
+            paid: 0,
+        });
+        bet.bet.amount
+    }
+
     /// Punishes a seated player (see the module docs). Does nothing if `seat` is not seated.
     pub(crate) fn penalize(
         &mut self,
@@ -102,15 +116,7 @@ impl Tx<'_> {
         let mut kept = Vec::with_capacity(self.data.bets.len());
         for b in std::mem::take(&mut self.data.bets) {
             if b.bet.seat == seat {
-                forfeited = chips::add(forfeited, b.bet.amount)?;
-                self.events.push(Event::BetResolved {
-                    id: b.id,
-                    seat,
-                    kind: b.bet.kind,
-                    amount: b.bet.amount,
-                    outcome: Outcome::Lose,
-                    paid: 0,
-                });
+                forfeited = chips::add(forfeited, self.forfeit(&b, seat))?;
             } else {
                 kept.push(b);
             }
@@ -162,15 +168,7 @@ impl Tx<'_> {
             if b.bet.seat != seat {
                 kept.push(b);
             } else if b.bet.kind.is_contract(phase) {
-                forfeited = chips::add(forfeited, b.bet.amount)?;
-                self.events.push(Event::BetResolved {
-                    id: b.id,
-                    seat,
-                    kind: b.bet.kind,
-                    amount: b.bet.amount,
-                    outcome: Outcome::Lose,
-                    paid: 0,
-                });
+                forfeited = chips::add(forfeited, self.forfeit(&b, seat))?;
             } else {
                 returned = chips::add(returned, b.bet.amount)?;
                 self.events.push(Event::BetReturned {
