@@ -2,10 +2,11 @@
 //!
 //! A [`Draft`] is the next height under construction: operations are pushed one by one, each
 //! checked against the state as the operations before it left it, all-or-nothing (a rejected
-//! operation changes nothing). [`Draft::finish`] then runs the height's deadlines (dice flow and
+//! operation changes nothing; a block may carry a seated player's operation refused for good as
+//! *failed*, which only spends its nonce). [`Draft::finish`] then runs the height's deadlines (dice flow and
 //! dispute expiry), checks the accounting identity and hashes the new state.
-//! [`TableState::apply_block`] is the same with every operation required to pass: the validity of
-//! a block is a pure function of the previous decided state.
+//! [`TableState::apply_block`] is the same with every operation required to pass or to fail for
+//! good: the validity of a block is a pure function of the previous decided state.
 
 use std::sync::Arc;
 
@@ -152,6 +153,50 @@ impl Draft {
 
     /// Checks and applies one operation. On `Err` nothing changed.
     pub fn push(&mut self, op: SignedOp) -> Result<(), OpError> {
+        self.check_envelope(&op)?;
+        self.apply_checked(op)
+    }
+
+    /// Checks and applies one operation as a decided block does: an operation with a sound
+    /// envelope from a seated author that the table refuses for good
+    /// ([`OpError::is_final_refusal`]) is carried as *failed* — its nonce is spent, an
+    /// [`Event::OperationFailed`] says why, and nothing else changes — and `Ok(Some(error))`
+    /// is returned. Any other refusal is `Err` and changes nothing (a block carrying it is
+    /// invalid).
+    ///
+    /// Spending the nonce is what lets the author go on: nonces are exact, so an operation that
+    /// could never be applied would otherwise block every later one of its author, and signing
+    /// something else under that nonce is double-signing.
+    pub fn push_or_fail(&mut self, op: SignedOp) -> Result<Option<OpError>, OpError> {
+        self.check_envelope(&op)?;
+        let peer = op.author;
+        let Some(seat) = self.data.seat_of(&peer) else {
+            // Unseated authors (a join, say) get no failed operations: see is_final_refusal.
+            return self.apply_checked(op).map(|()| None);
+        };
+        let nonce = op.nonce;
+        let kind = op.op.kind();
+        match self.apply_checked(op.clone()) {
+            Ok(()) => Ok(None),
+            Err(error) if error.is_final_refusal() => {
+                self.data.nonces.insert(peer, nonce);
+                self.cover = None;
+                self.events.push(Event::OperationFailed {
+                    seat,
+                    peer,
+                    nonce,
+                    kind,
+                    reason: error.to_string(),
+                });
+                self.ops.push(op);
+                Ok(Some(error))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The exact nonce and the signature.
+    fn check_envelope(&self, op: &SignedOp) -> Result<(), OpError> {
         let peer = op.author;
         let expected = self.data.next_nonce(&peer);
         if op.nonce != expected {
@@ -167,6 +212,12 @@ impl Draft {
         if !crate::ops::signature_ok(&peer, &bytes, &op.signature) {
             return Err(OpError::BadSignature { peer });
         }
+        Ok(())
+    }
+
+    /// Applies an operation whose envelope is checked, all-or-nothing.
+    fn apply_checked(&mut self, op: SignedOp) -> Result<(), OpError> {
+        let peer = op.author;
         let mut working = self.data.clone();
         working.nonces.insert(peer, op.nonce);
         let events_before = self.events.len();
@@ -245,7 +296,8 @@ impl Draft {
 
 impl TableState {
     /// Applies a decided (or proposed) block: it must be for the next height, build on this
-    /// state, have a later timestamp, and every operation must be accepted in order.
+    /// state, have a later timestamp, and every operation must be accepted in order — or be
+    /// carried as failed ([`Draft::push_or_fail`]).
     pub fn apply_block(&self, block: &Block) -> Result<(TableState, Vec<Event>), BlockError> {
         let expected = self.height.saturating_add(1);
         if block.height != expected {
@@ -273,7 +325,7 @@ impl TableState {
         }
         let mut draft = Draft::new(self, block.timestamp_ms);
         for (index, op) in block.ops.iter().enumerate() {
-            draft.push(op.clone()).map_err(|e| BlockError::Op {
+            draft.push_or_fail(op.clone()).map_err(|e| BlockError::Op {
                 index,
                 author: op.author,
                 error: Box::new(e),

@@ -7,8 +7,8 @@
 //! clock ([`acceptable_now`]: the block time must be within [`MAX_CLOCK_SKEW_MS`] of it).
 //!
 //! Proposers build blocks from their pending operations with [`TableState::build_block`], which
-//! keeps exactly the operations the state accepts, in an order that respects every player's
-//! nonce sequence.
+//! keeps exactly the operations the state accepts — plus, as failed, those of seated players it
+//! refuses for good — in an order that respects every player's nonce sequence.
 
 use serde::{Deserialize, Serialize};
 
@@ -80,14 +80,18 @@ pub struct BuiltBlock {
     pub state: TableState,
     /// What it does.
     pub events: Vec<Event>,
-    /// Candidates refused, with the reason from their last attempt (advisory: an operation
-    /// refused now may be accepted later, e.g. a commitment before betting closes). Candidates
+    /// Candidates left out, with the reason from their last attempt (advisory: an operation
+    /// left out now may be accepted later, e.g. a commitment before betting closes). Candidates
     /// left out only because the block was full are not listed.
     pub rejected: Vec<(SignedOp, OpError)>,
+    /// Candidates the block carries as failed (refused for good: their nonces are spent, see
+    /// [`Draft::push_or_fail`]), with the reason.
+    pub failed: Vec<(SignedOp, OpError)>,
 }
 
 impl TableState {
-    /// Builds the next block from `candidates`: every candidate the state accepts goes in, in
+    /// Builds the next block from `candidates`: every candidate the state accepts goes in (and
+    /// every candidate of a seated player that it refuses for good goes in as failed), in
     /// the given order except that betting and other operations come before the close of
     /// betting, which comes before commitments, which come before reveals, and that an operation
     /// refused only because an earlier one of its author (or the close of betting) is missing
@@ -104,6 +108,7 @@ impl TableState {
         // Betting before the close, the close before commitments, commitments before reveals.
         candidates.sort_by_key(|op| flow_rank(&op.op));
         let mut rejected = Vec::new();
+        let mut failed = Vec::new();
         let mut start = 0;
         while start < candidates.len() {
             let rank = flow_rank(&candidates[start].op);
@@ -112,7 +117,7 @@ impl TableState {
                 .position(|op| flow_rank(&op.op) != rank)
                 .map_or(candidates.len(), |n| start + n);
             let group = candidates[start..end].to_vec();
-            push_group(&mut draft, group, &mut rejected);
+            push_group(&mut draft, group, &mut rejected, &mut failed);
             start = end;
         }
         let (block, state, events) = draft.finish()?;
@@ -121,6 +126,7 @@ impl TableState {
             state,
             events,
             rejected,
+            failed,
         })
     }
 }
@@ -130,6 +136,7 @@ fn push_group(
     draft: &mut Draft,
     mut pending: Vec<SignedOp>,
     rejected: &mut Vec<(SignedOp, OpError)>,
+    failed: &mut Vec<(SignedOp, OpError)>,
 ) {
     for _ in 0..BUILD_PASSES {
         let mut retry = Vec::new();
@@ -142,7 +149,7 @@ fn push_group(
             match draft.push(op.clone()) {
                 Ok(()) => progress = true,
                 Err(e) if may_become_valid(&e) => retry.push((op, e)),
-                Err(e) => rejected.push((op, e)),
+                Err(e) => carry_failed(draft, op, e, rejected, failed),
             }
         }
         if !progress || retry.is_empty() {
@@ -157,6 +164,27 @@ fn push_group(
                 rejected.push((op, e));
             }
         }
+    }
+}
+
+/// A candidate the state refuses: carried as failed if the refusal is final (its author's nonce
+/// is spent, so the author's later operations are not blocked behind it), else left out.
+fn carry_failed(
+    draft: &mut Draft,
+    op: SignedOp,
+    error: OpError,
+    rejected: &mut Vec<(SignedOp, OpError)>,
+    failed: &mut Vec<(SignedOp, OpError)>,
+) {
+    if !error.is_final_refusal() {
+        rejected.push((op, error));
+        return;
+    }
+    match draft.push_or_fail(op.clone()) {
+        Ok(Some(error)) => failed.push((op, error)),
+        // Not expected (the same state refused it a moment ago); harmless if it happens.
+        Ok(None) => {}
+        Err(error) => rejected.push((op, error)),
     }
 }
 

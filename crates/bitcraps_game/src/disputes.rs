@@ -106,10 +106,17 @@ impl Tx<'_> {
                 }
                 verified(first, &table)?;
                 verified(second, &table)?;
-                Ok((
-                    seated(first.author)?,
-                    PenaltyReason::DoubleSigned { nonce: first.nonce },
-                ))
+                let seat = seated(first.author)?;
+                let binding = self
+                    .data
+                    .seat(seat)
+                    .map_or(u64::MAX, |s| s.first_seated_nonce);
+                if first.nonce < binding {
+                    return Err(EvidenceError::NotConflicting(
+                        "the nonce was signed before the player sat down",
+                    ));
+                }
+                Ok((seat, PenaltyReason::DoubleSigned { nonce: first.nonce }))
             }
             GameEvidence::MismatchedReveal { commit, reveal } => {
                 same_author(commit, reveal)?;

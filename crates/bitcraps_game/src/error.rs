@@ -219,9 +219,15 @@ pub enum OpError {
         /// Its seat.
         actual: Seat,
     },
-    /// Commitments are not being collected.
-    #[error("{seat}: commitments are not open")]
+    /// Commitments for the current roll are not collected yet (betting is still open).
+    #[error("{seat}: commitments are not open yet")]
     CommitmentsNotOpen {
+        /// The seat.
+        seat: Seat,
+    },
+    /// Commitments for the current roll are closed (the reveals are being collected).
+    #[error("{seat}: commitments are closed")]
+    CommitmentsClosed {
         /// The seat.
         seat: Seat,
     },
@@ -237,8 +243,8 @@ pub enum OpError {
         /// The seat.
         seat: Seat,
     },
-    /// Reveals are not accepted yet (commitments not decided) or any more.
-    #[error("{seat}: reveals are not open")]
+    /// Reveals for the current roll are not accepted yet (commitments not decided).
+    #[error("{seat}: reveals are not open yet")]
     RevealsNotOpen {
         /// The seat.
         seat: Seat,
@@ -349,6 +355,31 @@ pub enum OpError {
         /// Why.
         error: EncodeError,
     },
+}
+
+impl OpError {
+    /// Whether a block may carry the operation as *failed* (see
+    /// [`Draft::push_or_fail`](crate::Draft::push_or_fail)): its envelope is sound (signature,
+    /// exact nonce), its author is seated, and the refusal is final — the operation can never
+    /// become valid later, so consuming its nonce loses nothing the author could still get.
+    ///
+    /// Refusals that are not final make a block invalid instead, so that no proposer can burn an
+    /// operation that would be accepted a few heights later: a commitment before betting closed
+    /// ([`OpError::CommitmentsNotOpen`]), a reveal before the commitments are decided
+    /// ([`OpError::RevealsNotOpen`]). Operations of unseated authors are never carried as failed
+    /// either: anyone can make keys, and each failed operation would grow the table's nonce
+    /// records.
+    pub fn is_final_refusal(&self) -> bool {
+        !matches!(
+            self,
+            OpError::BadSignature { .. }
+                | OpError::WrongNonce { .. }
+                | OpError::Encode { .. }
+                | OpError::NotSeated { .. }
+                | OpError::CommitmentsNotOpen { .. }
+                | OpError::RevealsNotOpen { .. }
+        )
+    }
 }
 
 /// The chips do not add up: `balances + chips on the table + bonds + bank` differs from

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use bitcraps_consensus::PeerId;
 
 use crate::bets::{BetKind, Seat, Working};
-use crate::ops::{BetId, DisputeId};
+use crate::ops::{BetId, DisputeId, OpKind};
 use crate::phase::{Phase, PhaseEvent};
 use crate::resolution::Outcome;
 use crate::roll::Roll;
@@ -264,7 +264,8 @@ pub enum Event {
     },
     /// A roll produced no dice.
     RollAbandoned {
-        /// The roll number (reused by the next attempt).
+        /// The roll number (never reused: every roll number has one commit phase, so a dice
+        /// nonce committed for it can never be asked for again).
         roll: u64,
         /// Why.
         reason: AbandonReason,
@@ -321,6 +322,20 @@ pub enum Event {
         offender: PeerId,
         /// The offence.
         kind: String,
+    },
+    /// A seated player's operation that the block carries as refused: its nonce is spent and
+    /// nothing else changed (see [`OpError::is_final_refusal`](crate::OpError::is_final_refusal)).
+    OperationFailed {
+        /// The author's seat.
+        seat: Seat,
+        /// The author.
+        peer: PeerId,
+        /// The operation's nonce (spent).
+        nonce: u64,
+        /// The operation's kind.
+        kind: OpKind,
+        /// Why it was refused, for the player.
+        reason: String,
     },
     /// An event of a custom extension.
     Custom {

@@ -153,21 +153,18 @@ impl Tx<'_> {
         commitment: Commitment,
     ) -> Result<(), OpError> {
         let seat = self.named_seat(&peer, claimed)?;
-        let Stage::Committing {
-            eligible,
-            commitments,
-            ..
-        } = &self.data.stage
-        else {
-            return Err(OpError::CommitmentsNotOpen { seat });
+        // The roll first: a commitment for a past roll is refused for good (WrongRoll), one for
+        // the current roll before betting closed only for now (CommitmentsNotOpen).
+        self.check_roll(seat, roll)?;
+        let (eligible, commitments) = match &self.data.stage {
+            Stage::Committing {
+                eligible,
+                commitments,
+                ..
+            } => (eligible, commitments),
+            Stage::Betting { .. } => return Err(OpError::CommitmentsNotOpen { seat }),
+            Stage::Revealing { .. } => return Err(OpError::CommitmentsClosed { seat }),
         };
-        if roll != self.data.roll_number {
-            return Err(OpError::WrongRoll {
-                seat,
-                expected: self.data.roll_number,
-                got: roll,
-            });
-        }
         if !eligible.contains(&seat) {
             return Err(OpError::NotEligible { seat });
         }
@@ -190,6 +187,9 @@ impl Tx<'_> {
         nonce: Nonce,
     ) -> Result<(), OpError> {
         let seat = self.named_seat(&peer, claimed)?;
+        // The roll first: a reveal for a past roll is refused for good (WrongRoll), one for the
+        // current roll before its commitments are decided only for now (RevealsNotOpen).
+        self.check_roll(seat, roll)?;
         let Stage::Revealing {
             commitments,
             reveals,
@@ -198,7 +198,6 @@ impl Tx<'_> {
         else {
             return Err(OpError::RevealsNotOpen { seat });
         };
-        self.check_roll(seat, roll)?;
         let commitment = *commitments
             .get(&seat)
             .ok_or(OpError::NotCommitted { seat })?;
@@ -300,6 +299,7 @@ impl Tx<'_> {
                 roll,
                 reason: AbandonReason::NoCommitments,
             });
+            self.data.roll_number = roll.saturating_add(1);
         } else {
             self.data.stage = Stage::Revealing {
                 since: self.data.height,
@@ -345,6 +345,7 @@ impl Tx<'_> {
                 roll: roll_number,
                 reason: AbandonReason::NoReveals,
             });
+            self.data.roll_number = roll_number.saturating_add(1);
             return Ok(());
         };
         let roll = roll_from_seed(seed);

@@ -62,6 +62,8 @@ impl Tx<'_> {
             bond: minimum,
             status: SeatStatus::Seated,
             joined_at: self.data.height,
+            // The join's nonce is already recorded: the next one is the first signed seated.
+            first_seated_nonce: self.data.next_nonce(&peer),
         });
         self.events.push(Event::SeatJoined {
             seat,

@@ -64,6 +64,11 @@ pub struct SeatState {
     pub status: SeatStatus,
     /// Height at which it sat down (0 for genesis seats).
     pub joined_at: u64,
+    /// The first nonce the player signed as this seat's holder (1 for genesis seats; the nonce
+    /// after its join operation otherwise). Two operations signed under an earlier nonce were
+    /// signed before the player sat down, when a refused operation could still leave a nonce
+    /// unspent, and are no evidence against this seat.
+    pub first_seated_nonce: u64,
 }
 
 impl SeatState {
@@ -470,6 +475,7 @@ impl TableState {
                 bond: config.bonds.minimum,
                 status: SeatStatus::Seated,
                 joined_at: 0,
+                first_seated_nonce: 1,
             })
             .collect();
         let custom = registry

@@ -834,7 +834,7 @@ fn the_chain_validates_applies_and_ignores_replayed_decisions() {
 }
 
 #[test]
-fn build_block_restores_nonce_order_and_drops_the_invalid() {
+fn build_block_restores_nonce_order_and_carries_the_refused_as_failed() {
     let mut t = table();
     let a = t.sign_seat(Seat(1), place(BetKind::Field, 10)).unwrap();
     let b = t.sign_seat(Seat(1), place(BetKind::Field, 10)).unwrap();
@@ -858,9 +858,11 @@ fn build_block_restores_nonce_order_and_drops_the_invalid() {
         .state()
         .build_block(0, vec![commit, b, bad.clone(), a, close])
         .unwrap();
-    assert_eq!(built.block.ops.len(), 4);
-    assert_eq!(built.rejected.len(), 1);
-    assert_eq!(built.rejected[0].0, bad);
+    // The bet below the minimum is refused for good: it goes in as failed, spending its nonce.
+    assert_eq!(built.block.ops.len(), 5);
+    assert!(built.rejected.is_empty(), "{:?}", built.rejected);
+    assert_eq!(built.failed.len(), 1);
+    assert_eq!(built.failed[0].0, bad);
     assert!(built.block.timestamp_ms > t.state().timestamp_ms());
     let (state, _) = t.state().apply_block(&built.block).unwrap();
     assert_eq!(state.hash(), built.state.hash());
