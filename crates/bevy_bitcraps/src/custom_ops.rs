@@ -79,7 +79,7 @@ fn emit_custom<T: GameOperation>(
     mut typed: MessageWriter<CustomOperationDecided<T>>,
 ) {
     let name = T::default().name().to_string();
-    for d in decided.read() {
+    for d in decided.read().filter(|d| d.refused.is_none()) {
         if let Operation::Custom { name: n, payload } = &d.op.op {
             if *n == name {
                 match codec::decode::<T::Payload>(payload, codec::MAX_MESSAGE_BYTES) {

@@ -22,11 +22,16 @@ use crate::error::ApplyError;
 
 /// Operations kept in the pool at most (oldest dropped first).
 pub const MAX_POOL: usize = 4_096;
-/// Heights an operation may wait in the pool before it is dropped as stale.
+/// Heights an operation may wait in the pool before it is dropped as stale (its author
+/// re-broadcasts it while it waits).
 pub const POOL_TTL_HEIGHTS: u64 = 32;
-/// Heights the local player's oldest operation may wait for inclusion before the local queue is
-/// dropped and re-signed from the table's nonce (an operation the table refused).
+/// Heights an *unseated* local player's oldest operation may wait for inclusion before the local
+/// queue is dropped (a join the table refuses stays out of every block). A seated player never
+/// drops a signed operation: it is decided, applied or carried as failed, because signing
+/// something else under its nonce would be double-signing.
 pub const STALE_HEIGHTS: u64 = 4;
+/// Decided operations remembered to recognise a conflicting one under the same nonce.
+pub const MAX_RECENT_DECIDED: usize = 4_096;
 
 /// A decided operation, for game code.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +42,9 @@ pub struct DecidedOp {
     pub seat: Option<Seat>,
     /// The signed operation.
     pub op: SignedOp,
+    /// `None` if the table applied it; why not if the block carried it as failed (its nonce is
+    /// spent and nothing else changed).
+    pub refused: Option<String>,
 }
 
 /// The craps table application (see the module documentation).
@@ -55,7 +63,10 @@ pub struct GameApp {
     decided_ops: Vec<DecidedOp>,
     committed: BTreeSet<u64>,
     revealed: BTreeSet<u64>,
-    nonces: BTreeMap<u64, Nonce>,
+    /// Recently decided operations by (author, nonce), oldest first dropped.
+    recent_decided: BTreeMap<(PeerId, u64), (u64, SignedOp)>,
+    /// (author, nonce) pairs already reported as double-signed.
+    reported: BTreeSet<(PeerId, u64)>,
     withhold_reveals: bool,
     accounting_errors: Vec<String>,
 }
@@ -89,7 +100,8 @@ impl GameApp {
             decided_ops: Vec::new(),
             committed: BTreeSet::new(),
             revealed: BTreeSet::new(),
-            nonces: BTreeMap::new(),
+            recent_decided: BTreeMap::new(),
+            reported: BTreeSet::new(),
             withhold_reveals: false,
             accounting_errors: Vec::new(),
         }
@@ -136,18 +148,30 @@ impl GameApp {
         &self.accounting_errors
     }
 
-    /// Adds another player's operation to the pool (its signature is checked).
+    /// Adds another player's operation to the pool (its signature is checked). A second,
+    /// different operation of a seated player under a nonce already seen (pooled or recently
+    /// decided) is evidence of double-signing: the local player submits it as a dispute.
     pub fn receive_op(&mut self, op: SignedOp) -> bool {
         if !op.verify(&self.table) {
             return false;
+        }
+        let key = (op.author, op.nonce);
+        let known = if op.nonce < self.state().next_nonce(&op.author) {
+            self.recent_decided.get(&key).map(|(_, o)| o.clone())
+        } else {
+            self.pool.get(&key).map(|(o, _)| o.clone())
+        };
+        if let Some(known) = known {
+            if known != op {
+                self.report_double_signed(known, op);
+            }
+            return true;
         }
         if op.nonce < self.state().next_nonce(&op.author) {
             return true;
         }
         let height = self.state().height();
-        self.pool
-            .entry((op.author, op.nonce))
-            .or_insert((op, height));
+        self.pool.entry(key).or_insert((op, height));
         while self.pool.len() > MAX_POOL {
             self.pool.pop_first();
         }
@@ -169,15 +193,39 @@ impl GameApp {
         std::mem::take(&mut self.decided_ops)
     }
 
-    /// The secret dice nonce of the local player for a roll: derived from its key, so it is
-    /// secret until revealed and survives a restart.
+    /// Submits double-signing evidence against the author of `first` and `second` (two
+    /// different operations under one nonce), once per (author, nonce), if the local player is
+    /// seated and the author was seated when it signed that nonce.
+    fn report_double_signed(&mut self, first: SignedOp, second: SignedOp) {
+        let author = first.author;
+        let nonce = first.nonce;
+        let binding = self
+            .state()
+            .seat_of(&author)
+            .and_then(|s| self.state().seat(s))
+            .is_some_and(|s| nonce >= s.first_seated_nonce);
+        if !binding || self.seat().is_none() || !self.reported.insert((author, nonce)) {
+            return;
+        }
+        let (Ok(first), Ok(second)) = (first.to_raw(), second.to_raw()) else {
+            return;
+        };
+        log::warn!("{author} signed two different operations under nonce {nonce}: disputing");
+        self.submit(Operation::Dispute(Dispute::Evidence(Box::new(
+            GameEvidence::DoubleSigned { first, second },
+        ))));
+    }
+
+    /// The secret dice nonce of the local player for a roll: derived from its key, the table and
+    /// the roll number, so it is secret until revealed, the same for every commitment the player
+    /// signs for that roll, and recomputed after a restart. Each roll number has one commit
+    /// phase (an abandoned roll advances the number), so a nonce is never committed twice.
     fn dice_nonce(&self, roll: u64) -> Nonce {
         let mut h = Sha256::new();
-        h.update(b"bitcraps/bevy-dice-nonce/v1");
+        h.update(b"bitcraps/bevy-dice-nonce/v2");
         h.update(self.key.seed());
         h.update(self.table.0);
         h.update(roll.to_be_bytes());
-        h.update(self.state().height().to_be_bytes());
         Nonce(h.finalize().into())
     }
 
@@ -201,7 +249,8 @@ impl GameApp {
         }
     }
 
-    /// After a block: forget spent operations, drop stale local ones, run the dice flow.
+    /// After a block: forget spent operations, drop stale local ones (only while unseated), run
+    /// the dice flow.
     fn after_apply(&mut self) {
         let height = self.state().height();
         let me = self.key.peer_id();
@@ -211,7 +260,11 @@ impl GameApp {
         if self.in_flight.len() != before {
             self.oldest_in_flight_since = height;
         }
-        if !self.in_flight.is_empty() && height > self.oldest_in_flight_since + STALE_HEIGHTS {
+        let seated = self.seat().is_some();
+        if !seated
+            && !self.in_flight.is_empty()
+            && height > self.oldest_in_flight_since + STALE_HEIGHTS
+        {
             log::debug!(
                 "{me}: dropping {} local operations the table did not take",
                 self.in_flight.len()
@@ -252,7 +305,6 @@ impl GameApp {
                 {
                     let nonce = self.dice_nonce(roll);
                     let table = self.table.0;
-                    self.committed_nonce_store(roll, nonce);
                     self.intents.push_back(Operation::Commit {
                         roll,
                         seat,
@@ -265,29 +317,81 @@ impl GameApp {
                 reveals,
                 ..
             } => {
-                if commitments.contains_key(&seat)
-                    && !reveals.contains_key(&seat)
+                let Some(commitment) = commitments.get(&seat) else {
+                    return;
+                };
+                if !reveals.contains_key(&seat)
                     && !self.withhold_reveals
                     && self.revealed.insert(roll)
                 {
-                    if let Some(nonce) = self.committed_nonce(roll) {
+                    let nonce = self.dice_nonce(roll);
+                    // Never sign a reveal that does not open the decided commitment: it would
+                    // be evidence against the local player.
+                    if commit(&self.table.0, roll, seat, &nonce) == *commitment {
                         self.intents
                             .push_back(Operation::Reveal { roll, seat, nonce });
+                    } else {
+                        log::error!(
+                            "{}: the decided commitment of {seat} for roll {roll} is not ours; \
+                             not revealing",
+                            self.key.peer_id()
+                        );
                     }
                 }
             }
         }
     }
 
-    fn committed_nonce_store(&mut self, roll: u64, nonce: Nonce) {
-        self.nonces.insert(roll, nonce);
-        while self.nonces.len() > 8 {
-            self.nonces.pop_first();
+    /// Remembers the operations of an applied block (to recognise conflicting ones later) and
+    /// hands them to game code.
+    fn record_decided(
+        &mut self,
+        height: u64,
+        block: Block,
+        previous: &TableState,
+        events: &[Event],
+    ) {
+        let refused: BTreeMap<(PeerId, u64), String> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::OperationFailed {
+                    peer,
+                    nonce,
+                    reason,
+                    ..
+                } => Some(((*peer, *nonce), reason.clone())),
+                _ => None,
+            })
+            .collect();
+        for op in block.ops {
+            let key = (op.author, op.nonce);
+            if let Some(reason) = refused.get(&key) {
+                if op.author == self.key.peer_id() {
+                    log::info!("the table refused our {:?}: {reason}", op.op.kind());
+                }
+            }
+            self.recent_decided.insert(key, (height, op.clone()));
+            self.decided_ops.push(DecidedOp {
+                height,
+                seat: previous.seat_of(&op.author),
+                refused: refused.get(&key).cloned(),
+                op,
+            });
         }
-    }
-
-    fn committed_nonce(&self, roll: u64) -> Option<Nonce> {
-        self.nonces.get(&roll).copied()
+        while self.recent_decided.len() > MAX_RECENT_DECIDED {
+            let Some(oldest) = self
+                .recent_decided
+                .iter()
+                .min_by_key(|(_, (h, _))| *h)
+                .map(|(k, _)| *k)
+            else {
+                break;
+            };
+            self.recent_decided.remove(&oldest);
+        }
+        while self.reported.len() > MAX_POOL {
+            self.reported.pop_first();
+        }
     }
 }
 
@@ -337,12 +441,7 @@ impl TableApplication for GameApp {
                         .state_at(height.0.saturating_sub(1))
                         .cloned()
                         .unwrap_or_else(|| state.clone());
-                    self.decided_ops
-                        .extend(block.ops.into_iter().map(|op| DecidedOp {
-                            height: height.0,
-                            seat: previous.seat_of(&op.author),
-                            op,
-                        }));
+                    self.record_decided(height.0, block, &previous, &events);
                 }
                 self.events
                     .extend(events.into_iter().map(|e| (height.0, e)));

@@ -17,8 +17,8 @@ pub struct GameEvent {
     pub event: game::Event,
 }
 
-/// An operation was decided (carried by an applied block; it may still have been refused by the
-/// table — see the block's events).
+/// An operation was decided: carried by an applied block, and either applied or — `refused` —
+/// carried as failed (its nonce spent, nothing else changed).
 #[derive(Message, Clone, Debug)]
 pub struct OperationDecided {
     /// The height of the block.
@@ -27,6 +27,8 @@ pub struct OperationDecided {
     pub seat: Option<game::Seat>,
     /// The signed operation.
     pub op: game::SignedOp,
+    /// Why the table refused it, if it did.
+    pub refused: Option<String>,
 }
 
 /// The dice were rolled.

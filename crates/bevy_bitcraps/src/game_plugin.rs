@@ -228,6 +228,7 @@ fn emit_game_messages(
             height: decided.height,
             seat: decided.seat,
             op: decided.op,
+            refused: decided.refused,
         });
     }
     for (height, event) in game.take_events() {
