@@ -193,9 +193,14 @@ pub(crate) fn compare_state_hashes(
     mut desync: MessageWriter<DesyncDetected>,
 ) {
     let applied = view.height;
+    if applied == Height(0) && book.local(applied).is_none() {
+        // The genesis state, so that a peer that announces another genesis is reported.
+        book.record(applied, app.0.state_hash());
+    }
     // Re-announce the current state on gossip ticks, so that a peer that missed the first
-    // announcement — or a node whose state was damaged since — is compared again.
-    if gossip.0 && applied > Height(0) {
+    // announcement — or a node whose state was damaged since, or one that started from another
+    // genesis and cannot apply anything — is compared again.
+    if gossip.0 {
         node.effects.outbound.push((
             Destination::Broadcast,
             Envelope::StateHash(SignedStateHash::sign(

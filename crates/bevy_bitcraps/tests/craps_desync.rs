@@ -1,6 +1,8 @@
 //! A desync at game level: one craps App starts from a different genesis (its seats bring
 //! another stack), so its table state differs from the others' from the first decided height.
-//! The Apps report `DesyncDetected` naming the height, and the three agreeing Apps keep going.
+//! The Apps report `DesyncDetected` naming the height — the odd App for the first decided height
+//! it cannot apply, the others for the genesis state it announces — and the three agreeing Apps
+//! keep going.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use bevy::prelude::*;
@@ -69,6 +71,7 @@ fn an_app_with_another_genesis_is_reported_as_desynced_at_a_named_height() {
 
     let good_peers: Vec<_> = GOOD.iter().map(|i| t.keys[*i].peer_id()).collect();
     let odd_genesis = genesis(&t, ODD).hash();
+    let good_genesis = genesis(&t, 0).hash();
     // The odd App cannot apply the block the others decide at height 1 (it extends another
     // state): it reports the certified decision as invalid, naming height 1 and each relayer.
     assert!(
@@ -99,13 +102,26 @@ fn an_app_with_another_genesis_is_reported_as_desynced_at_a_named_height() {
     for p in &good_peers {
         assert!(health.0.get(p).is_some_and(|h| h.desyncs == 1), "{p}");
     }
-    // The agreeing Apps never blame one another (the odd App, which applied nothing, announced
-    // no state to compare).
+    // The agreeing Apps learn of it too, from the odd App's announced genesis state, and never
+    // blame one another.
+    assert!(
+        t.run_until(3_000, |t| GOOD
+            .iter()
+            .all(|i| seen(t, *i).desync.iter().any(|d| d.peer == odd))),
+        "the agreeing Apps saw: {:?}",
+        GOOD.map(|i| seen(&t, i).desync.clone())
+    );
     for i in GOOD {
+        let desyncs = &seen(&t, i).desync;
         assert!(
-            seen(&t, i).desync.iter().all(|d| d.peer == odd),
-            "App {i}: {:?}",
-            seen(&t, i).desync
+            desyncs.iter().all(|d| d.peer == odd),
+            "App {i}: {desyncs:?}"
+        );
+        assert!(
+            desyncs.iter().any(|d| d.height == Height(0)
+                && d.remote == Some(odd_genesis)
+                && d.local == good_genesis),
+            "App {i}: {desyncs:?}"
         );
     }
 
