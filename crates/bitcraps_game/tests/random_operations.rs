@@ -338,6 +338,7 @@ fn registry() -> Arc<Registry> {
 struct Stats {
     accepted: usize,
     rejected: usize,
+    failed: usize,
     rolls: usize,
     resolved: usize,
     penalties: usize,
@@ -419,11 +420,39 @@ fn run(actions: &[Action]) -> Result<Stats, TestCaseError> {
         let before = draft.data().clone();
         let events_before = draft.events().len();
         let ops_before = draft.ops().len();
-        if draft.push(op).is_err() {
-            stats.rejected += 1;
+        if let Err(error) = draft.push(op.clone()) {
             prop_assert_eq!(draft.data(), &before);
             prop_assert_eq!(draft.events().len(), events_before);
             prop_assert_eq!(draft.ops().len(), ops_before);
+            // As a block carries it: failed (only the nonce spent) exactly when the refusal is
+            // final and the author seated, else refused with nothing changed.
+            let seated = before.seat_of(&op.author).is_some();
+            match draft.push_or_fail(op.clone()) {
+                Ok(Some(again)) => {
+                    prop_assert!(seated && error.is_final_refusal(), "{error}");
+                    prop_assert_eq!(again, error);
+                    stats.failed += 1;
+                    let after = draft.data();
+                    prop_assert_eq!(after.next_nonce(&op.author), op.nonce + 1);
+                    prop_assert_eq!(after.seats(), before.seats());
+                    prop_assert_eq!(after.bets(), before.bets());
+                    prop_assert_eq!(after.bank(), before.bank());
+                    prop_assert_eq!(after.stage(), before.stage());
+                    prop_assert_eq!(after.disputes(), before.disputes());
+                    prop_assert_eq!(after.all_health(), before.all_health());
+                    prop_assert_eq!(after.supply(), before.supply());
+                    prop_assert_eq!(draft.events().len(), events_before + 1);
+                    prop_assert_eq!(draft.ops().len(), ops_before + 1);
+                }
+                Ok(None) => prop_assert!(false, "refused, then accepted: {}", error),
+                Err(again) => {
+                    prop_assert!(!(seated && error.is_final_refusal()), "{error}");
+                    prop_assert_eq!(again, error);
+                    stats.rejected += 1;
+                    prop_assert_eq!(draft.data(), &before);
+                    prop_assert_eq!(draft.events().len(), events_before);
+                }
+            }
         } else {
             stats.accepted += 1;
         }
@@ -456,7 +485,10 @@ fn the_random_walk_reaches_every_part_of_the_game() {
         .collect();
     let stats = run(&actions).unwrap();
     eprintln!("{stats:?}");
-    assert!(stats.accepted > 500 && stats.rejected > 500, "{stats:?}");
+    assert!(
+        stats.accepted > 500 && stats.rejected > 100 && stats.failed > 100,
+        "{stats:?}"
+    );
     assert!(
         stats.rolls > 5 && stats.resolved > 5 && stats.penalties > 0,
         "{stats:?}"
