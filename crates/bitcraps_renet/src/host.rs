@@ -1,0 +1,288 @@
+//! Setting up a relay and joining one: what the desktop binary calls for `--host`, `--join`
+//! and `bitcraps relay`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bevy::app::ScheduleRunnerPlugin;
+use bevy::prelude::*;
+use bevy_bitcraps::bitcraps_game::Registry;
+use bevy_bitcraps::BitCrapsConfig;
+use bevy_renet::netcode::{NetcodeServerTransport, ServerAuthentication, ServerConfig};
+use bevy_renet::RenetServer;
+
+use crate::client::{NetClientConfig, NetClientPlugin};
+use crate::error::{Offence, SetupError};
+use crate::protocol::{connection_config, TableTerms, NETCODE_PROTOCOL_ID};
+use crate::relay::{Relay, RelayConfig, RelayPlugin, RelayStats};
+
+/// The port a relay listens on when none is given.
+pub const DEFAULT_PORT: u16 = 5000;
+
+/// How often a relay running on its own thread updates: it forwards within this time of a
+/// message's arrival, whatever the players' frame rate.
+pub const RELAY_TICK: Duration = Duration::from_millis(1);
+
+/// Parses `IP:PORT`, `HOST:PORT`, `:PORT` or `PORT` (the last two listen on every interface).
+pub fn parse_address(text: &str) -> Result<SocketAddr, SetupError> {
+    let text = text.trim();
+    let bad = || SetupError::Address(text.to_string());
+    if let Ok(port) = text.trim_start_matches(':').parse::<u16>() {
+        return Ok(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)));
+    }
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    text.to_socket_addrs()
+        .map_err(|_| bad())?
+        .find(SocketAddr::is_ipv4)
+        .ok_or_else(bad)
+}
+
+/// The relay configuration for the table of a player's configuration (`registry`: the custom
+/// operations of the build, `Registry::new()` for none).
+pub fn relay_config(config: &BitCrapsConfig, registry: &Registry) -> RelayConfig {
+    RelayConfig::new(
+        TableTerms::new(config.table, registry),
+        config.participants.clone(),
+    )
+}
+
+/// The address other machines use to reach a relay bound to `bound`: for an unspecified
+/// address (`0.0.0.0`), this machine's LAN address (found without sending anything), or
+/// loopback if there is none.
+pub fn shareable_address(bound: SocketAddr) -> SocketAddr {
+    if !bound.ip().is_unspecified() {
+        return bound;
+    }
+    let lan = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|s| {
+            // Connecting a UDP socket only picks a route and a source address.
+            s.connect((Ipv4Addr::new(192, 0, 2, 1), 9))?;
+            s.local_addr()
+        })
+        .map(|a| a.ip())
+        .ok()
+        .filter(|ip| !ip.is_unspecified());
+    SocketAddr::new(lan.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)), bound.port())
+}
+
+/// The address a player on this machine uses to reach a relay bound to `bound`.
+pub fn local_address(bound: SocketAddr) -> SocketAddr {
+    if bound.ip().is_unspecified() {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), bound.port())
+    } else {
+        bound
+    }
+}
+
+/// Adds a relay to an App.
+pub trait RelayAppExt {
+    /// Binds a UDP socket to `addr` (port 0: any free port) and runs a relay on it in this App
+    /// (a renet server with netcode, [`RelayPlugin`]). Returns the bound address.
+    fn add_relay(
+        &mut self,
+        config: RelayConfig,
+        addr: SocketAddr,
+    ) -> Result<SocketAddr, SetupError>;
+
+    /// Runs a relay in this App on an already bound socket. Returns its address.
+    fn add_relay_on(
+        &mut self,
+        config: RelayConfig,
+        socket: UdpSocket,
+    ) -> Result<SocketAddr, SetupError>;
+}
+
+impl RelayAppExt for App {
+    fn add_relay(
+        &mut self,
+        config: RelayConfig,
+        addr: SocketAddr,
+    ) -> Result<SocketAddr, SetupError> {
+        let socket = UdpSocket::bind(addr).map_err(|source| SetupError::Bind { addr, source })?;
+        self.add_relay_on(config, socket)
+    }
+
+    fn add_relay_on(
+        &mut self,
+        config: RelayConfig,
+        socket: UdpSocket,
+    ) -> Result<SocketAddr, SetupError> {
+        let addr = socket.local_addr().map_err(SetupError::LocalAddr)?;
+        let current_time = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| SetupError::Clock)?;
+        // Room for every seat twice (a reconnecting player's stale connection times out while
+        // the new one is seated) and a few connections still proving their seats.
+        let max_clients = (config.seats.len() * 2 + 8).min(1024);
+        let server_config = ServerConfig {
+            current_time,
+            max_clients,
+            protocol_id: NETCODE_PROTOCOL_ID,
+            public_addresses: vec![addr],
+            authentication: ServerAuthentication::Unsecure,
+        };
+        let transport = NetcodeServerTransport::new(server_config, socket)
+            .map_err(|source| SetupError::Bind { addr, source })?;
+        self.add_plugins(RelayPlugin)
+            .insert_resource(RenetServer::new(connection_config(&config.budget)))
+            .insert_resource(transport)
+            .insert_resource(Relay::new(config));
+        Ok(addr)
+    }
+}
+
+/// A headless relay App (no player): `app.run()` serves the table until the process ends.
+/// For `bitcraps relay --port P`. Returns the App and the bound address.
+pub fn relay_app(config: RelayConfig, addr: SocketAddr) -> Result<(App, SocketAddr), SetupError> {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(RELAY_TICK)));
+    let addr = app.add_relay(config, addr)?;
+    Ok((app, addr))
+}
+
+/// What a relay thread shares with its handle.
+#[derive(Default)]
+struct Shared {
+    stats: RelayStats,
+    offences: Vec<Offence>,
+}
+
+/// A relay running on its own thread (for `--host`: the relay next to the host's player, or
+/// for tests). Stopped when dropped.
+pub struct RelayHandle {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    shared: Arc<Mutex<Shared>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RelayHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayHandle")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RelayHandle {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The address to give to players on other machines.
+    pub fn share_address(&self) -> SocketAddr {
+        shareable_address(self.addr)
+    }
+
+    /// The address for a player on this machine.
+    pub fn local_address(&self) -> SocketAddr {
+        local_address(self.addr)
+    }
+
+    /// The relay's counters (as of its last update).
+    pub fn stats(&self) -> RelayStats {
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stats
+            .clone()
+    }
+
+    /// The connections it refused or closed, oldest first.
+    pub fn offences(&self) -> Vec<Offence> {
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .offences
+            .clone()
+    }
+
+    /// Stops the relay and waits for its thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                log::error!("the relay thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for RelayHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts a relay on its own thread, updating every [`RELAY_TICK`]. The socket is bound here,
+/// so a taken port is reported at once.
+pub fn spawn_relay(config: RelayConfig, addr: SocketAddr) -> Result<RelayHandle, SetupError> {
+    let socket = UdpSocket::bind(addr).map_err(|source| SetupError::Bind { addr, source })?;
+    let addr = socket.local_addr().map_err(SetupError::LocalAddr)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let shared = Arc::new(Mutex::new(Shared::default()));
+    let (stop_flag, shared_state) = (stop.clone(), shared.clone());
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name(format!("bitcraps-relay-{}", addr.port()))
+        .spawn(move || {
+            let mut app = App::new();
+            app.add_plugins(MinimalPlugins);
+            let started = app.add_relay_on(config, socket);
+            let failed = started.is_err();
+            let _ = ready_tx.send(started);
+            if failed {
+                return;
+            }
+            app.finish();
+            app.cleanup();
+            let mut closed = 0;
+            while !stop_flag.load(Ordering::Relaxed) {
+                let start = Instant::now();
+                app.update();
+                if let Some(relay) = app.world().get_resource::<Relay>() {
+                    let stats = relay.stats();
+                    let mut shared = shared_state.lock().unwrap_or_else(PoisonError::into_inner);
+                    if stats.kicked + stats.refused != closed {
+                        closed = stats.kicked + stats.refused;
+                        shared.offences = relay.offences().cloned().collect();
+                    }
+                    shared.stats = stats;
+                }
+                std::thread::sleep(RELAY_TICK.saturating_sub(start.elapsed()));
+            }
+            app.world_mut().write_message(AppExit::Success);
+            app.update();
+        })
+        .map_err(SetupError::Thread)?;
+    match ready_rx.recv() {
+        Ok(Ok(_)) => Ok(RelayHandle {
+            addr,
+            stop,
+            shared,
+            thread: Some(thread),
+        }),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(SetupError::Thread(std::io::Error::other(
+            "the relay thread ended before starting",
+        ))),
+    }
+}
+
+/// Connects a player's App to the relay at `relay` (for `--join ADDR:PORT`, and for the host's
+/// own player with [`RelayHandle::local_address`]). Add it after the BitCraps plugins.
+pub fn join_plugin(relay: SocketAddr) -> NetClientPlugin {
+    NetClientPlugin {
+        config: NetClientConfig::new(relay),
+    }
+}

@@ -1,0 +1,407 @@
+//! What travels between a player's renet client and the relay: channels, frames, the terms of a
+//! table and the seat-key proof of the handshake.
+//!
+//! Every consensus and game message inside a frame is an encoded [`bevy_bitcraps::Envelope`],
+//! signed end to end by its author; the relay only adds the sender's seat (which it learned
+//! from the handshake), so it can delay or drop a message but never forge one.
+
+use std::time::Duration;
+
+use bevy_bitcraps::bitcraps_consensus::{
+    codec, DecodeError, EncodeError, Keypair, PeerId, Signature, TableId, PROTOCOL_VERSION,
+};
+use bevy_bitcraps::bitcraps_game::Registry;
+use bevy_renet::renet::{ChannelConfig, ConnectionConfig, SendType};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Refusal;
+
+/// The netcode protocol id of BitCraps (the same for every table: tables are told apart by the
+/// handshake, which can then say clearly what does not match).
+pub const NETCODE_PROTOCOL_ID: u64 = 0xB17C_4A95_0000_0001;
+
+/// Domain tag of a seat proof signature.
+const SEAT_PROOF_DOMAIN: &[u8] = b"bitcraps/renet/seat-proof/v1";
+
+/// The channels, the same on both sides of every connection (renet requires the server's and
+/// the client's channel lists to mirror each other; the relay and every player use
+/// [`connection_config`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Lane {
+    /// Reliable ordered: handshake, proposals, votes, state-hash announcements, game operations.
+    Consensus,
+    /// Reliable unordered: catch-up (decisions with their certificates, status requests).
+    CatchUp,
+    /// Unreliable: heartbeats and round-trip time.
+    Heartbeat,
+}
+
+impl Lane {
+    /// Every lane, in send-priority order.
+    pub const ALL: [Lane; 3] = [Lane::Consensus, Lane::CatchUp, Lane::Heartbeat];
+
+    /// The renet channel id.
+    pub fn channel(self) -> u8 {
+        match self {
+            Lane::Consensus => 0,
+            Lane::CatchUp => 1,
+            Lane::Heartbeat => 2,
+        }
+    }
+
+    /// True for the reliable lanes (whose send memory must never overflow).
+    pub fn is_reliable(self) -> bool {
+        !matches!(self, Lane::Heartbeat)
+    }
+
+    /// The lane an encoded envelope travels on, read from its first two bytes: decisions and
+    /// status requests (catch-up) on [`Lane::CatchUp`], everything else on [`Lane::Consensus`].
+    ///
+    /// The peek relies on bincode's encoding of enum variants as a varint index
+    /// (`Envelope::Consensus` = 0; `WireMessage::Decision` = 2, `WireMessage::Status` = 3); a
+    /// unit test pins it. A wrong guess only changes the lane, never what is delivered.
+    pub fn of_envelope(bytes: &[u8]) -> Lane {
+        match bytes {
+            [0, 2 | 3, ..] => Lane::CatchUp,
+            _ => Lane::Consensus,
+        }
+    }
+}
+
+/// Memory and size budgets of a connection, shared by the relay and the players.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelBudget {
+    /// Largest envelope relayed, bytes. Larger ones are refused before they are queued.
+    pub max_message_bytes: usize,
+    /// Send and receive memory of the consensus channel, bytes.
+    pub consensus_bytes: usize,
+    /// Send and receive memory of the catch-up channel, bytes.
+    pub catch_up_bytes: usize,
+    /// Send and receive memory of the heartbeat channel, bytes.
+    pub heartbeat_bytes: usize,
+    /// Resend time of the reliable channels.
+    pub resend_time: Duration,
+    /// Bytes renet may put on the wire per connection and update.
+    pub bytes_per_tick: u64,
+}
+
+impl Default for ChannelBudget {
+    /// Sized on purpose:
+    ///
+    /// - a message is at most 256 KiB (a craps block with its operations is a few KiB; a
+    ///   decision adds at most 16 precommits of about 140 bytes);
+    /// - the consensus channel holds 4 MiB of unacknowledged messages: 16 messages of the
+    ///   largest size, or about 20 000 votes — far more than one frame of a 16-seat table
+    ///   (every seat's proposal, prevotes and precommits, re-broadcast by gossip);
+    /// - the catch-up channel holds 4 MiB: every other seat of a 16-seat table answering one
+    ///   status request with a batch of 8 decisions of about 30 KiB;
+    /// - heartbeats are tiny: 64 KiB.
+    ///
+    /// Renet disconnects a connection whose reliable channel overflows; senders here never let
+    /// that happen (see [`crate::queue::LaneQueues`]): what does not fit waits in a bounded
+    /// queue, and what does not fit there is dropped oldest-first, which consensus survives
+    /// through gossip and catch-up.
+    fn default() -> Self {
+        ChannelBudget {
+            max_message_bytes: 256 * 1024,
+            consensus_bytes: 4 * 1024 * 1024,
+            catch_up_bytes: 4 * 1024 * 1024,
+            heartbeat_bytes: 64 * 1024,
+            resend_time: Duration::from_millis(100),
+            bytes_per_tick: 256 * 1024,
+        }
+    }
+}
+
+impl ChannelBudget {
+    /// The memory of one lane's channel, bytes.
+    pub fn lane_bytes(&self, lane: Lane) -> usize {
+        match lane {
+            Lane::Consensus => self.consensus_bytes,
+            Lane::CatchUp => self.catch_up_bytes,
+            Lane::Heartbeat => self.heartbeat_bytes,
+        }
+    }
+
+    /// The largest encoded frame (an envelope plus the frame's own few bytes).
+    pub fn max_frame_bytes(&self) -> usize {
+        self.max_message_bytes + 128
+    }
+}
+
+/// The renet configuration of every connection: the same channels in both directions.
+pub fn connection_config(budget: &ChannelBudget) -> ConnectionConfig {
+    let channels: Vec<ChannelConfig> = Lane::ALL
+        .iter()
+        .map(|lane| ChannelConfig {
+            channel_id: lane.channel(),
+            max_memory_usage_bytes: budget.lane_bytes(*lane),
+            send_type: match lane {
+                Lane::Consensus => SendType::ReliableOrdered {
+                    resend_time: budget.resend_time,
+                },
+                Lane::CatchUp => SendType::ReliableUnordered {
+                    resend_time: budget.resend_time,
+                },
+                Lane::Heartbeat => SendType::Unreliable,
+            },
+        })
+        .collect();
+    ConnectionConfig {
+        available_bytes_per_tick: budget.bytes_per_tick,
+        server_channels_config: channels.clone(),
+        client_channels_config: channels,
+    }
+}
+
+/// What a table is, for the handshake: a player and a relay must agree on all of it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableTerms {
+    /// The table id (inside every signature).
+    pub table: TableId,
+    /// The signed-message format version ([`PROTOCOL_VERSION`]).
+    pub protocol_version: u16,
+    /// The hash of the custom-operation registry ([`Registry::hash`]).
+    pub registry_hash: [u8; 32],
+}
+
+impl TableTerms {
+    /// The terms of `table` for a build with `registry` and this protocol version.
+    pub fn new(table: TableId, registry: &Registry) -> TableTerms {
+        TableTerms {
+            table,
+            protocol_version: PROTOCOL_VERSION,
+            registry_hash: registry.hash(),
+        }
+    }
+
+    /// Why `theirs` (a peer's terms) cannot play with `self` (the local terms), if it cannot.
+    pub fn mismatch(&self, theirs: &TableTerms) -> Option<Refusal> {
+        if theirs.protocol_version != self.protocol_version {
+            Some(Refusal::WrongProtocol {
+                expected: self.protocol_version,
+                got: theirs.protocol_version,
+            })
+        } else if theirs.table != self.table {
+            Some(Refusal::WrongTable {
+                expected: self.table,
+                got: theirs.table,
+            })
+        } else if theirs.registry_hash != self.registry_hash {
+            Some(Refusal::WrongRegistry {
+                expected: self.registry_hash,
+                got: theirs.registry_hash,
+            })
+        } else {
+            None
+        }
+    }
+}
+
+/// A player's proof that it holds a seat key: a signature over the relay's challenge, bound to
+/// the table's terms and to the renet client id of this connection (so it proves nothing on any
+/// other connection, table, registry or protocol version).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatProof {
+    /// The seat claimed.
+    pub peer: PeerId,
+    /// The terms the player plays by.
+    pub terms: TableTerms,
+    /// Signature over [`SeatProof::signing_bytes`].
+    pub signature: Signature,
+}
+
+impl SeatProof {
+    /// The exact bytes signed.
+    pub fn signing_bytes(
+        challenge: &[u8; 32],
+        terms: &TableTerms,
+        client_id: u64,
+        peer: &PeerId,
+    ) -> Vec<u8> {
+        let mut out = Vec::with_capacity(SEAT_PROOF_DOMAIN.len() + 32 + 32 + 2 + 32 + 8 + 32);
+        out.extend_from_slice(SEAT_PROOF_DOMAIN);
+        out.extend_from_slice(challenge);
+        out.extend_from_slice(&terms.table.0);
+        out.extend_from_slice(&terms.protocol_version.to_be_bytes());
+        out.extend_from_slice(&terms.registry_hash);
+        out.extend_from_slice(&client_id.to_be_bytes());
+        out.extend_from_slice(&peer.0);
+        out
+    }
+
+    /// Signs the challenge of connection `client_id` with `key`.
+    pub fn sign(key: &Keypair, challenge: &[u8; 32], terms: TableTerms, client_id: u64) -> Self {
+        let peer = key.peer_id();
+        let signature = key.sign(&Self::signing_bytes(challenge, &terms, client_id, &peer));
+        SeatProof {
+            peer,
+            terms,
+            signature,
+        }
+    }
+
+    /// True if the signature verifies strictly under the claimed seat's key.
+    pub fn verify(&self, challenge: &[u8; 32], client_id: u64) -> bool {
+        let Ok(key) = self.peer.verifying_key() else {
+            return false;
+        };
+        let bytes = Self::signing_bytes(challenge, &self.terms, client_id, &self.peer);
+        key.verify_strict(&bytes, &self.signature).is_ok()
+    }
+}
+
+/// From a player to the relay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientFrame {
+    /// The answer to the relay's challenge.
+    Hello(SeatProof),
+    /// An encoded envelope for one seat (`Some`) or every other seat (`None`).
+    Packet {
+        /// Recipient, or everyone else.
+        to: Option<PeerId>,
+        /// The encoded envelope.
+        bytes: Vec<u8>,
+    },
+    /// A heartbeat (answered with [`RelayFrame::Pong`]).
+    Ping {
+        /// Echoed back.
+        nonce: u64,
+    },
+}
+
+/// From the relay to a player.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RelayFrame {
+    /// Prove your seat: sign this with the table's terms.
+    Challenge {
+        /// Fresh random bytes.
+        nonce: [u8; 32],
+        /// The relay's table.
+        terms: TableTerms,
+        /// The renet client id the relay sees for this connection.
+        client_id: u64,
+    },
+    /// The proof was accepted: the connection now speaks for this seat.
+    Welcome {
+        /// The seat.
+        peer: PeerId,
+        /// Seats currently online (the new one included).
+        online: Vec<PeerId>,
+    },
+    /// The connection is refused or closed, and why (the relay disconnects it right after).
+    Refused(Refusal),
+    /// An envelope from a seat, as authenticated by the handshake of its connection.
+    Packet {
+        /// The sender's seat.
+        from: PeerId,
+        /// The encoded envelope, as its author sent it.
+        bytes: Vec<u8>,
+    },
+    /// The answer to a [`ClientFrame::Ping`].
+    Pong {
+        /// The ping's nonce.
+        nonce: u64,
+    },
+}
+
+/// Encodes a frame.
+pub fn encode<T: Serialize>(frame: &T) -> Result<Vec<u8>, EncodeError> {
+    codec::encode(frame)
+}
+
+/// Decodes a frame of at most `limit` bytes.
+pub fn decode<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    limit: usize,
+) -> Result<T, DecodeError> {
+    codec::decode(bytes, limit)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, clippy::unwrap_used)]
+
+    use super::*;
+    use bevy_bitcraps::bitcraps_consensus::WireMessage;
+    use bevy_bitcraps::bitcraps_consensus::{Height, Round, SignedStatus, Status, Vote, VoteKind};
+    use bevy_bitcraps::Envelope;
+
+    fn key(i: u8) -> Keypair {
+        Keypair::from_seed([i; 32])
+    }
+
+    #[test]
+    fn lane_peek_matches_the_real_encoding() {
+        let table = TableId::from_name("lanes");
+        let status: SignedStatus = Status {
+            table,
+            height: Height(3),
+            signer: key(1).peer_id(),
+        }
+        .sign(&key(1));
+        let bytes = Envelope::Consensus(WireMessage::Status(status))
+            .encode()
+            .unwrap();
+        assert_eq!(Lane::of_envelope(&bytes), Lane::CatchUp);
+        let vote = Vote {
+            table,
+            height: Height(3),
+            round: Round(0),
+            kind: VoteKind::Prevote,
+            value: None,
+            signer: key(1).peer_id(),
+        }
+        .sign(&key(1));
+        let bytes = Envelope::Consensus(WireMessage::Vote(vote))
+            .encode()
+            .unwrap();
+        assert_eq!(Lane::of_envelope(&bytes), Lane::Consensus);
+        let bytes = Envelope::Application(vec![2, 3]).encode().unwrap();
+        assert_eq!(Lane::of_envelope(&bytes), Lane::Consensus);
+        assert_eq!(Lane::of_envelope(&[]), Lane::Consensus);
+    }
+
+    #[test]
+    fn a_seat_proof_binds_challenge_terms_connection_and_seat() {
+        let terms = TableTerms::new(TableId::from_name("t"), &Registry::new());
+        let challenge = [7u8; 32];
+        let proof = SeatProof::sign(&key(1), &challenge, terms, 42);
+        assert!(proof.verify(&challenge, 42));
+        assert!(!proof.verify(&[8u8; 32], 42), "another challenge");
+        assert!(!proof.verify(&challenge, 43), "another connection");
+        let mut other = proof.clone();
+        other.peer = key(2).peer_id();
+        assert!(!other.verify(&challenge, 42), "another seat");
+        let mut other = proof.clone();
+        other.terms.table = TableId::from_name("u");
+        assert!(!other.verify(&challenge, 42), "another table");
+        let mut other = proof;
+        other.terms.registry_hash = [1; 32];
+        assert!(!other.verify(&challenge, 42), "another registry");
+    }
+
+    #[test]
+    fn terms_mismatches_are_named() {
+        let ours = TableTerms::new(TableId::from_name("t"), &Registry::new());
+        assert_eq!(ours.mismatch(&ours), None);
+        let mut theirs = ours;
+        theirs.table = TableId::from_name("u");
+        assert!(matches!(
+            ours.mismatch(&theirs),
+            Some(Refusal::WrongTable { .. })
+        ));
+        let mut theirs = ours;
+        theirs.registry_hash = [9; 32];
+        assert!(matches!(
+            ours.mismatch(&theirs),
+            Some(Refusal::WrongRegistry { .. })
+        ));
+        let mut theirs = ours;
+        theirs.protocol_version += 1;
+        assert!(matches!(
+            ours.mismatch(&theirs),
+            Some(Refusal::WrongProtocol { .. })
+        ));
+    }
+}

@@ -1,0 +1,602 @@
+//! The relay: a renet server (netcode over UDP) that every player — the host's own included —
+//! joins as a client. It seats a connection only once it proves a seat key, forwards each
+//! seat's envelopes to the others with the sender's seat attached, and never speaks for anyone:
+//! every consensus and game message is signed by its author, so the relay can delay or drop
+//! but never forge.
+//!
+//! It checks what it can without keys of its own (frame and envelope decoding, sizes, the
+//! table id inside consensus messages, the signer of state-hash announcements, recipients) and
+//! rate-limits every connection; an offender is disconnected with a logged [`Offence`], and
+//! the other seats keep playing.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy_bitcraps::bitcraps_consensus::{ParticipantSet, PeerId, TableId, WireMessage};
+use bevy_bitcraps::Envelope;
+use bevy_renet::netcode::{generate_random_bytes, NetcodeServerPlugin};
+use bevy_renet::renet::{Bytes, ClientId, ServerEvent};
+use bevy_renet::{RenetReceive, RenetServer, RenetServerEvent, RenetServerPlugin};
+
+use crate::error::{Offence, Refusal};
+use crate::faults::{FaultState, RelayFaults, Verdict};
+use crate::protocol::{self, ChannelBudget, ClientFrame, Lane, RelayFrame, TableTerms};
+use crate::queue::{LaneQueues, LaneSink, TokenBucket};
+
+/// Per-connection limits of the relay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayLimits {
+    /// Frames a connection may send per second, sustained.
+    pub messages_per_second: u64,
+    /// Frames a connection may send at once.
+    pub message_burst: u64,
+    /// Bytes a connection may send per second, sustained.
+    pub bytes_per_second: u64,
+    /// Bytes a connection may send at once.
+    pub byte_burst: u64,
+    /// Time a new connection has to prove its seat.
+    pub handshake_timeout: Duration,
+    /// Time between refusing a connection and disconnecting it (so the refusal gets out).
+    pub close_grace: Duration,
+    /// Offences remembered (for operators and tests).
+    pub offences_kept: usize,
+}
+
+impl Default for RelayLimits {
+    /// An honest seat sends a few votes per height, gossip every few hundred milliseconds and
+    /// catch-up batches; 2 000 frames and 4 MiB per second (bursts of 4 000 frames and 8 MiB)
+    /// leave it an order of magnitude of room.
+    fn default() -> Self {
+        RelayLimits {
+            messages_per_second: 2_000,
+            message_burst: 4_000,
+            bytes_per_second: 4 * 1024 * 1024,
+            byte_burst: 8 * 1024 * 1024,
+            handshake_timeout: Duration::from_secs(5),
+            close_grace: Duration::from_millis(250),
+            offences_kept: 256,
+        }
+    }
+}
+
+/// What a relay serves: one table's terms and seats, budgets, limits, and the test hook.
+#[derive(Clone, Debug)]
+pub struct RelayConfig {
+    /// The table's terms (id, protocol version, registry hash).
+    pub terms: TableTerms,
+    /// The seats.
+    pub seats: std::sync::Arc<ParticipantSet>,
+    /// Channel memory and message sizes (the players must use the same).
+    pub budget: ChannelBudget,
+    /// Per-connection limits.
+    pub limits: RelayLimits,
+    /// Test hook: drop and delay forwarded messages.
+    pub faults: Option<RelayFaults>,
+}
+
+impl RelayConfig {
+    /// A relay for `terms` and these seats, with default budgets and limits.
+    pub fn new(terms: TableTerms, seats: std::sync::Arc<ParticipantSet>) -> RelayConfig {
+        RelayConfig {
+            terms,
+            seats,
+            budget: ChannelBudget::default(),
+            limits: RelayLimits::default(),
+            faults: None,
+        }
+    }
+
+    /// The same relay with the fault hook.
+    pub fn with_faults(mut self, faults: RelayFaults) -> RelayConfig {
+        self.faults = Some(faults);
+        self
+    }
+}
+
+/// Counters of a relay.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RelayStats {
+    /// Connections open.
+    pub connected: usize,
+    /// Seats with a connection.
+    pub seated: usize,
+    /// Messages queued for recipients.
+    pub forwarded: u64,
+    /// Messages dropped because a recipient's queue was full (back-pressure).
+    pub backpressure_drops: u64,
+    /// Messages dropped by the fault hook.
+    pub fault_drops: u64,
+    /// Messages delayed by the fault hook.
+    pub fault_delays: u64,
+    /// Connections refused at the handshake.
+    pub refused: u64,
+    /// Seated connections closed for misbehaving.
+    pub kicked: u64,
+}
+
+#[derive(Debug)]
+enum Stage {
+    Challenged { nonce: [u8; 32], since: Duration },
+    Seated(PeerId),
+    Closing { until: Duration },
+}
+
+#[derive(Debug)]
+struct Connection {
+    stage: Stage,
+    queues: LaneQueues,
+    messages: TokenBucket,
+    bytes: TokenBucket,
+}
+
+/// The relay's state (a resource of the relay's App).
+#[derive(Resource, Debug)]
+pub struct Relay {
+    config: RelayConfig,
+    clients: BTreeMap<ClientId, Connection>,
+    seats: BTreeMap<PeerId, ClientId>,
+    offences: VecDeque<Offence>,
+    stats: RelayStats,
+    faults: Option<FaultState>,
+}
+
+impl Relay {
+    /// A relay with no connections.
+    pub fn new(config: RelayConfig) -> Relay {
+        Relay {
+            faults: config.faults.clone().map(FaultState::new),
+            config,
+            clients: BTreeMap::new(),
+            seats: BTreeMap::new(),
+            offences: VecDeque::new(),
+            stats: RelayStats::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RelayConfig {
+        &self.config
+    }
+
+    /// Seats with a connection, and their renet client ids.
+    pub fn seated(&self) -> impl Iterator<Item = (PeerId, ClientId)> + '_ {
+        self.seats.iter().map(|(p, c)| (*p, *c))
+    }
+
+    /// The connection speaking for `peer`, if any.
+    pub fn client_of(&self, peer: &PeerId) -> Option<ClientId> {
+        self.seats.get(peer).copied()
+    }
+
+    /// Connections closed or refused, most recent last.
+    pub fn offences(&self) -> impl Iterator<Item = &Offence> {
+        self.offences.iter()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> RelayStats {
+        let mut stats = self.stats.clone();
+        stats.connected = self.clients.len();
+        stats.seated = self.seats.len();
+        if let Some(f) = &self.faults {
+            stats.fault_drops = f.dropped;
+            stats.fault_delays = f.delayed;
+        }
+        stats
+    }
+
+    fn open(&mut self, client: ClientId, now: Duration, real: Duration) {
+        let limits = &self.config.limits;
+        let nonce: [u8; 32] = generate_random_bytes();
+        let mut connection = Connection {
+            stage: Stage::Challenged { nonce, since: now },
+            queues: LaneQueues::new(&self.config.budget),
+            messages: TokenBucket::new(limits.messages_per_second, limits.message_burst, real),
+            bytes: TokenBucket::new(limits.bytes_per_second, limits.byte_burst, real),
+        };
+        push_frame(
+            &mut connection.queues,
+            Lane::Consensus,
+            &RelayFrame::Challenge {
+                nonce,
+                terms: self.config.terms,
+                client_id: client,
+            },
+        );
+        log::info!("relay: client {client} connected, challenge sent");
+        self.clients.insert(client, connection);
+    }
+
+    fn close(&mut self, client: ClientId, reason: &str) {
+        if let Some(connection) = self.clients.remove(&client) {
+            if let Stage::Seated(peer) = connection.stage {
+                self.unseat(peer, client);
+                log::info!("relay: seat {peer} (client {client}) left: {reason}");
+            } else {
+                log::debug!("relay: client {client} disconnected: {reason}");
+            }
+        }
+    }
+
+    fn unseat(&mut self, peer: PeerId, client: ClientId) {
+        if self.seats.get(&peer) == Some(&client) {
+            self.seats.remove(&peer);
+        }
+    }
+
+    /// Refuses or closes `client`: logs the offence, tells the player why, and disconnects it
+    /// once the grace period is over.
+    fn refuse(&mut self, client: ClientId, refusal: Refusal, now: Duration) {
+        let grace = self.config.limits.close_grace;
+        let Some(connection) = self.clients.get_mut(&client) else {
+            return;
+        };
+        let seat = match connection.stage {
+            Stage::Closing { .. } => return,
+            Stage::Seated(peer) => Some(peer),
+            Stage::Challenged { .. } => None,
+        };
+        connection.queues.clear();
+        push_frame(
+            &mut connection.queues,
+            Lane::Consensus,
+            &RelayFrame::Refused(refusal.clone()),
+        );
+        connection.stage = Stage::Closing { until: now + grace };
+        if let Some(peer) = seat {
+            self.unseat(peer, client);
+            self.stats.kicked += 1;
+        } else {
+            self.stats.refused += 1;
+        }
+        let offence = Offence {
+            client,
+            seat,
+            refusal,
+        };
+        log::warn!("{offence}");
+        self.offences.push_back(offence);
+        while self.offences.len() > self.config.limits.offences_kept {
+            self.offences.pop_front();
+        }
+    }
+
+    fn handle(&mut self, client: ClientId, raw: &[u8], now: Duration, real: Duration) {
+        let Some(connection) = self.clients.get_mut(&client) else {
+            return;
+        };
+        if matches!(connection.stage, Stage::Closing { .. }) {
+            return;
+        }
+        let limits = &self.config.limits;
+        if !connection.messages.take(1, real) {
+            let limit = limits.messages_per_second;
+            return self.refuse(client, rate_limited("messages", limit), now);
+        }
+        if !connection.bytes.take(raw.len() as u64, real) {
+            let limit = limits.bytes_per_second;
+            return self.refuse(client, rate_limited("bytes", limit), now);
+        }
+        let limit = self.config.budget.max_frame_bytes();
+        let frame: ClientFrame = match protocol::decode(raw, limit) {
+            Ok(frame) => frame,
+            Err(e) => {
+                let refusal = Refusal::Malformed {
+                    reason: format!("frame: {e}"),
+                };
+                return self.refuse(client, refusal, now);
+            }
+        };
+        match (&connection.stage, frame) {
+            (Stage::Challenged { nonce, .. }, ClientFrame::Hello(proof)) => {
+                let nonce = *nonce;
+                self.seat(client, nonce, proof, now);
+            }
+            (Stage::Seated(_), ClientFrame::Ping { nonce }) => {
+                push_frame(
+                    &mut connection.queues,
+                    Lane::Heartbeat,
+                    &RelayFrame::Pong { nonce },
+                );
+            }
+            (Stage::Seated(peer), ClientFrame::Packet { to, bytes }) => {
+                let from = *peer;
+                match self.check(from, to, &bytes) {
+                    Ok(lane) => self.forward(client, from, to, lane, bytes, now),
+                    Err(refusal) => self.refuse(client, refusal, now),
+                }
+            }
+            (_, frame) => {
+                let frame = match frame {
+                    ClientFrame::Hello(_) => "hello",
+                    ClientFrame::Packet { .. } => "data-before-handshake",
+                    ClientFrame::Ping { .. } => "ping-before-handshake",
+                }
+                .to_string();
+                self.refuse(client, Refusal::UnexpectedFrame { frame }, now);
+            }
+        }
+    }
+
+    fn seat(
+        &mut self,
+        client: ClientId,
+        nonce: [u8; 32],
+        proof: crate::protocol::SeatProof,
+        now: Duration,
+    ) {
+        if let Some(mismatch) = self.config.terms.mismatch(&proof.terms) {
+            return self.refuse(client, mismatch, now);
+        }
+        let peer = proof.peer;
+        if !self.config.seats.contains(&peer) {
+            return self.refuse(client, Refusal::NotSeated { peer }, now);
+        }
+        if !proof.verify(&nonce, client) {
+            return self.refuse(client, Refusal::BadProof { peer }, now);
+        }
+        if let Some(old) = self.seats.insert(peer, client) {
+            // The same key proved again on a new connection: the player reconnected (renet
+            // cannot revive a disconnected client). The old connection is stale.
+            if old != client {
+                self.refuse(old, Refusal::Replaced, now);
+            }
+        }
+        let online: Vec<PeerId> = self.seats.keys().copied().collect();
+        if let Some(connection) = self.clients.get_mut(&client) {
+            connection.stage = Stage::Seated(peer);
+            push_frame(
+                &mut connection.queues,
+                Lane::Consensus,
+                &RelayFrame::Welcome { peer, online },
+            );
+        }
+        log::info!("relay: client {client} proved seat {peer}");
+    }
+
+    /// What the relay can check of an envelope without keys: size, encoding, table, the
+    /// signer of an announcement, the recipient. Returns the lane it travels on.
+    fn check(&self, from: PeerId, to: Option<PeerId>, bytes: &[u8]) -> Result<Lane, Refusal> {
+        let limit = self.config.budget.max_message_bytes;
+        if bytes.len() > limit {
+            return Err(Refusal::Oversized {
+                len: bytes.len(),
+                limit,
+            });
+        }
+        if let Some(to) = to {
+            if to == from || !self.config.seats.contains(&to) {
+                return Err(Refusal::BadRecipient { to });
+            }
+        }
+        let envelope = Envelope::decode(bytes, limit).map_err(|e| Refusal::Malformed {
+            reason: format!("envelope: {e}"),
+        })?;
+        let expected = self.config.terms.table;
+        let other = |got: TableId| Refusal::OtherTable { expected, got };
+        match envelope {
+            Envelope::Consensus(message) => {
+                let table = table_of(&message);
+                if table != expected {
+                    return Err(other(table));
+                }
+                Ok(match message {
+                    WireMessage::Decision(_) | WireMessage::Status(_) => Lane::CatchUp,
+                    WireMessage::Proposal(_) | WireMessage::Vote(_) => Lane::Consensus,
+                })
+            }
+            Envelope::StateHash(statement) => {
+                if statement.table != expected {
+                    return Err(other(statement.table));
+                }
+                if statement.signer != from {
+                    return Err(Refusal::NotYourAnnouncement {
+                        sender: from,
+                        signer: statement.signer,
+                    });
+                }
+                Ok(Lane::Consensus)
+            }
+            Envelope::Application(_) => Ok(Lane::Consensus),
+        }
+    }
+
+    fn forward(
+        &mut self,
+        sender: ClientId,
+        from: PeerId,
+        to: Option<PeerId>,
+        lane: Lane,
+        bytes: Vec<u8>,
+        now: Duration,
+    ) {
+        let frame = match protocol::encode(&RelayFrame::Packet { from, bytes }) {
+            Ok(frame) => Bytes::from(frame),
+            Err(e) => {
+                log::error!("relay: cannot encode a packet from {from}: {e}");
+                return;
+            }
+        };
+        let recipients: Vec<ClientId> = match to {
+            Some(peer) => self.seats.get(&peer).copied().into_iter().collect(),
+            None => self
+                .seats
+                .values()
+                .copied()
+                .filter(|c| *c != sender)
+                .collect(),
+        };
+        for client in recipients {
+            if let Some(faults) = self.faults.as_mut() {
+                if let Verdict::Held = faults.judge(client, lane, &frame, now) {
+                    continue;
+                }
+            }
+            self.deliver(client, lane, frame.clone());
+        }
+    }
+
+    fn deliver(&mut self, client: ClientId, lane: Lane, frame: Bytes) {
+        let Some(connection) = self.clients.get_mut(&client) else {
+            return;
+        };
+        if !matches!(connection.stage, Stage::Seated(_)) {
+            return;
+        }
+        self.stats.forwarded += 1;
+        let dropped = connection.queues.push(lane, frame);
+        if dropped > 0 {
+            self.stats.backpressure_drops += dropped as u64;
+            if self.stats.backpressure_drops.is_power_of_two() {
+                log::warn!(
+                    "relay: client {client} is slow: {} messages dropped so far (its queue is full)",
+                    self.stats.backpressure_drops
+                );
+            }
+        }
+    }
+
+    /// Timeouts, delayed messages, disconnections after the grace period, and the flush of
+    /// every queue into renet within each channel's free memory.
+    fn tick(&mut self, server: &mut RenetServer, now: Duration) {
+        let timeout = self.config.limits.handshake_timeout;
+        let late: Vec<ClientId> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| {
+                matches!(c.stage, Stage::Challenged { since, .. } if now >= since + timeout)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for client in late {
+            let seconds = timeout.as_secs();
+            self.refuse(client, Refusal::HandshakeTimeout { seconds }, now);
+        }
+        if let Some(faults) = self.faults.as_mut() {
+            for (client, lane, frame) in faults.due(now) {
+                self.deliver(client, lane, frame);
+            }
+        }
+        for (id, connection) in &mut self.clients {
+            if let Stage::Closing { until } = connection.stage {
+                if now >= until {
+                    server.disconnect(*id);
+                    connection.queues.clear();
+                    continue;
+                }
+            }
+            connection.queues.flush(&mut ServerSink {
+                server: &mut *server,
+                client: *id,
+            });
+        }
+    }
+}
+
+fn rate_limited(what: &str, limit: u64) -> Refusal {
+    Refusal::RateLimited {
+        what: what.to_string(),
+        limit,
+    }
+}
+
+/// The table a consensus message is about.
+pub fn table_of(message: &WireMessage) -> TableId {
+    match message {
+        WireMessage::Proposal(p) => p.header().table,
+        WireMessage::Vote(v) => v.vote.table,
+        WireMessage::Decision(d) => d.certificate.table,
+        WireMessage::Status(s) => s.status.table,
+    }
+}
+
+fn push_frame(queues: &mut LaneQueues, lane: Lane, frame: &RelayFrame) {
+    match protocol::encode(frame) {
+        Ok(bytes) => {
+            queues.push(lane, Bytes::from(bytes));
+        }
+        Err(e) => log::error!("relay: cannot encode a frame: {e}"),
+    }
+}
+
+/// One client's channels on the relay's server.
+struct ServerSink<'a> {
+    server: &'a mut RenetServer,
+    client: ClientId,
+}
+
+impl LaneSink for ServerSink<'_> {
+    fn can_send(&self, lane: Lane, len: usize) -> bool {
+        self.server
+            .can_send_message(self.client, lane.channel(), len)
+    }
+
+    fn send(&mut self, lane: Lane, message: Bytes) {
+        self.server
+            .send_message(self.client, lane.channel(), message);
+    }
+}
+
+/// Runs a [`Relay`] on the App's [`RenetServer`]: connection events (observers of
+/// [`RenetServerEvent`]), handshakes, forwarding and limits, in `PreUpdate` right after renet
+/// received (so forwarded messages leave in the same frame's `PostUpdate`).
+///
+/// Insert the resources with [`crate::RelayAppExt::add_relay`] rather than by hand.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RelayPlugin;
+
+impl Plugin for RelayPlugin {
+    fn build(&self, app: &mut App) {
+        if !app.is_plugin_added::<RenetServerPlugin>() {
+            app.add_plugins(RenetServerPlugin);
+        }
+        if !app.is_plugin_added::<NetcodeServerPlugin>() {
+            app.add_plugins(NetcodeServerPlugin);
+        }
+        app.add_observer(on_server_event).add_systems(
+            PreUpdate,
+            relay_messages
+                .after(RenetReceive)
+                .run_if(resource_exists::<Relay>)
+                .run_if(resource_exists::<RenetServer>),
+        );
+    }
+}
+
+fn on_server_event(
+    event: On<RenetServerEvent>,
+    relay: Option<ResMut<Relay>>,
+    time: Res<Time>,
+    real: Res<Time<Real>>,
+) {
+    let Some(mut relay) = relay else {
+        return;
+    };
+    match &event.0 {
+        ServerEvent::ClientConnected { client_id } => {
+            relay.open(*client_id, time.elapsed(), real.elapsed());
+        }
+        ServerEvent::ClientDisconnected { client_id, reason } => {
+            relay.close(*client_id, &reason.to_string());
+        }
+    }
+}
+
+fn relay_messages(
+    mut relay: ResMut<Relay>,
+    mut server: ResMut<RenetServer>,
+    time: Res<Time>,
+    real: Res<Time<Real>>,
+) {
+    let (now, real) = (time.elapsed(), real.elapsed());
+    let clients: Vec<ClientId> = relay.clients.keys().copied().collect();
+    for client in clients {
+        for lane in Lane::ALL {
+            while let Some(message) = server.receive_message(client, lane.channel()) {
+                relay.handle(client, &message, now, real);
+            }
+        }
+    }
+    relay.tick(&mut server, now);
+}

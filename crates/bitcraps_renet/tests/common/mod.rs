@@ -1,0 +1,123 @@
+//! Shared helpers of the network tests: bots, a collector of game messages, checkers.
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy_bitcraps::bitcraps_consensus::Height;
+use bevy_bitcraps::*;
+use bitcraps_renet::testing::NetTable;
+use bitcraps_renet::RelayConfig;
+
+/// Wall-clock bound of one test phase (the tests stop by themselves well before it on an idle
+/// machine; the bound keeps a loaded machine from hanging).
+pub const WALL: Duration = Duration::from_secs(150);
+
+/// What a player's App saw.
+#[derive(Resource, Default)]
+pub struct Seen {
+    pub rolls: Vec<DiceRolled>,
+    pub desync: Vec<DesyncDetected>,
+    pub misbehaviour: Vec<MisbehaviourDetected>,
+    pub penalties: Vec<PenaltyApplied>,
+}
+
+fn collect(
+    mut seen: ResMut<Seen>,
+    mut rolls: MessageReader<DiceRolled>,
+    mut desync: MessageReader<DesyncDetected>,
+    mut misbehaviour: MessageReader<MisbehaviourDetected>,
+    mut penalties: MessageReader<PenaltyApplied>,
+) {
+    seen.rolls.extend(rolls.read().copied());
+    seen.desync.extend(desync.read().cloned());
+    seen.misbehaviour.extend(misbehaviour.read().cloned());
+    seen.penalties.extend(penalties.read().cloned());
+}
+
+/// Craps with a bot in seat `i` and the collector.
+pub fn bots(i: usize, app: &mut App) {
+    bots_with(GameSetup::default())(i, app)
+}
+
+/// Craps with this genesis, a bot in seat `i` and the collector.
+pub fn bots_with(setup: GameSetup) -> impl FnMut(usize, &mut App) {
+    move |i, app| {
+        app.add_plugins((
+            GamePlugin {
+                setup: setup.clone(),
+            },
+            BotPlugin,
+        ))
+        .init_resource::<Seen>()
+        .add_systems(Update, collect.after(BitCrapsSystems::Cleanup));
+        let strategy = match i % 3 {
+            0 => BotStrategy::PassLine { amount: 10 },
+            1 => BotStrategy::Field { amount: 10 },
+            _ => BotStrategy::DontPass { amount: 20 },
+        };
+        app.world_mut().spawn(BotPlayer::new(strategy));
+    }
+}
+
+/// A table of four bot players behind a relay adjusted by `relay`.
+pub fn bot_table(seed: u64, relay: impl FnOnce(RelayConfig) -> RelayConfig) -> NetTable {
+    NetTable::new(4, seed, relay, |_, c| c, &mut bots).expect("net table")
+}
+
+pub fn seen(t: &NetTable, i: usize) -> &Seen {
+    t.apps[i].world().resource::<Seen>()
+}
+
+/// Checks that the players in `which` recorded the same state hash at every height from 0 to
+/// the lowest height among them, and that they got at least to `min_height`. Returns what is
+/// wrong otherwise.
+pub fn same_hashes(t: &NetTable, which: &[usize], min_height: u64) -> Result<u64, String> {
+    let up_to = t.min_height(which);
+    if up_to < min_height {
+        return Err(format!("only {up_to} heights decided everywhere"));
+    }
+    for h in up_to.saturating_sub(250)..=up_to {
+        let hashes: Vec<_> = which
+            .iter()
+            .map(|i| {
+                t.apps[*i]
+                    .world()
+                    .resource::<StateHashBook>()
+                    .local(Height(h))
+            })
+            .collect();
+        if hashes.iter().any(Option::is_none) && h > 0 {
+            return Err(format!("a player has no hash at {h}"));
+        }
+        if hashes.windows(2).any(|w| w[0] != w[1]) {
+            return Err(format!("state hashes differ at height {h}"));
+        }
+    }
+    Ok(up_to)
+}
+
+/// The rolls every player in `which` saw, if they all saw the same first `n`.
+pub fn same_rolls(t: &NetTable, which: &[usize], n: usize) -> Result<(), String> {
+    let first: Vec<_> = seen(t, which[0])
+        .rolls
+        .iter()
+        .take(n)
+        .map(|r| (r.roll_number, r.roll))
+        .collect();
+    for i in which {
+        let rolls: Vec<_> = seen(t, *i)
+            .rolls
+            .iter()
+            .take(n)
+            .map(|r| (r.roll_number, r.roll))
+            .collect();
+        if rolls.len() < n || rolls != first {
+            return Err(format!(
+                "player {i} saw other rolls ({} of {n})",
+                rolls.len()
+            ));
+        }
+    }
+    Ok(())
+}
