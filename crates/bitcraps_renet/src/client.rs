@@ -28,7 +28,7 @@ use crate::protocol::{
     self, connection_config, ChannelBudget, ClientFrame, Lane, RelayFrame, SeatProof, TableTerms,
     NETCODE_PROTOCOL_ID,
 };
-use crate::queue::{LaneQueues, LaneSink};
+use crate::queue::{fits_window, LaneQueues, LaneSink};
 
 /// How a player connects to its relay.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +96,7 @@ pub struct NetClient {
     connections: u32,
     client_id: Option<u64>,
     last_error: Option<ClientError>,
+    mismatch: Option<ClientError>,
     drop_requested: bool,
     reconnect_requested: bool,
 }
@@ -117,6 +118,7 @@ impl NetClient {
             connections: 0,
             client_id: None,
             last_error: None,
+            mismatch: None,
             drop_requested: false,
             reconnect_requested: false,
         }
@@ -155,6 +157,27 @@ impl NetClient {
     /// The last problem of the connection.
     pub fn last_error(&self) -> Option<&ClientError> {
         self.last_error.as_ref()
+    }
+
+    /// One line for a UI or a log: where the connection is, and why if it failed.
+    pub fn describe(&self) -> String {
+        let relay = self.config.relay;
+        match &self.state {
+            LinkState::Idle => format!("disconnected from the relay at {relay}"),
+            LinkState::Waiting { .. } => match &self.last_error {
+                Some(e) => format!("{e}; reconnecting"),
+                None => format!("connecting to the relay at {relay}"),
+            },
+            LinkState::Connecting => format!("connecting to the relay at {relay}"),
+            LinkState::Proving => format!("proving the seat key to the relay at {relay}"),
+            LinkState::Seated { online } => {
+                format!(
+                    "seated at the relay at {relay} ({} seats online)",
+                    online.len()
+                )
+            }
+            LinkState::Refused(e) => e.to_string(),
+        }
     }
 
     /// Outbound messages dropped because the relay could not take them fast enough.
@@ -244,6 +267,11 @@ pub fn open_connection(
     relay: SocketAddr,
     budget: &ChannelBudget,
 ) -> Result<(RenetClient, NetcodeClientTransport), SetupError> {
+    if !budget.is_consistent() {
+        return Err(SetupError::Budget {
+            max_message_bytes: budget.max_message_bytes,
+        });
+    }
     let bind = if relay.is_ipv4() {
         SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))
     } else {
@@ -300,6 +328,7 @@ fn manage_link(
                 client.client_id = Some(transport.client_id());
                 client.connections += 1;
                 client.state = LinkState::Connecting;
+                client.mismatch = None;
                 client.control.clear();
                 log::info!(
                     "connecting to the relay at {relay} as client {}",
@@ -384,13 +413,16 @@ fn poll_relay(
                         TableTerms::new(config.table, registry)
                     });
                     if let Some(mismatch) = ours.mismatch(&terms) {
-                        client.refuse(ClientError::RelayMismatch {
+                        // Said here, and still proven to the relay, so that its operator reads
+                        // the same reason in its log when it refuses the seat.
+                        let error = ClientError::RelayMismatch {
                             relay,
                             seat,
                             mismatch,
-                        });
-                        close = true;
-                        break 'lanes;
+                        };
+                        log::error!("{error}");
+                        client.last_error = Some(error.clone());
+                        client.mismatch = Some(error);
                     }
                     let proof =
                         SeatProof::sign(&config.keypair, &nonce, ours, transport.client_id());
@@ -400,6 +432,12 @@ fn poll_relay(
                     }
                 }
                 RelayFrame::Welcome { peer, online } => {
+                    if let Some(error) = client.mismatch.take() {
+                        // A relay for another table must not seat this player.
+                        client.refuse(error);
+                        close = true;
+                        break 'lanes;
+                    }
                     if peer == seat {
                         log::info!(
                             "seated at the relay at {relay} as {seat} ({} seats online)",
@@ -441,11 +479,12 @@ fn poll_relay(
     }
 }
 
-struct ClientSink<'a>(&'a mut RenetClient);
+struct ClientSink<'a>(&'a mut RenetClient, &'a ChannelBudget);
 
 impl LaneSink for ClientSink<'_> {
     fn can_send(&self, lane: Lane, len: usize) -> bool {
-        self.0.can_send_message(lane.channel(), len)
+        let available = self.0.channel_available_memory(lane.channel());
+        fits_window(self.1, lane, available, len)
     }
 
     fn send(&mut self, lane: Lane, message: Bytes) {
@@ -497,7 +536,13 @@ fn flush_relay(
     }
     // The hello leaves ahead of any packet; packets wait (bounded) until the seat is proven.
     while let Some(hello) = client.control.front() {
-        if !renet.can_send_message(Lane::Consensus.channel(), hello.len()) {
+        let available = renet.channel_available_memory(Lane::Consensus.channel());
+        if !fits_window(
+            &client.config.budget,
+            Lane::Consensus,
+            available,
+            hello.len(),
+        ) {
             break;
         }
         if let Some(hello) = client.control.pop_front() {
@@ -505,6 +550,8 @@ fn flush_relay(
         }
     }
     if client.is_seated() {
-        client.queues.flush(&mut ClientSink(&mut renet));
+        let client = &mut *client;
+        let sink = &mut ClientSink(&mut renet, &client.config.budget);
+        client.queues.flush(sink);
     }
 }

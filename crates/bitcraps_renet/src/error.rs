@@ -174,6 +174,15 @@ pub enum SetupError {
     /// An address did not parse.
     #[error("invalid address {0:?}: expected IP:PORT")]
     Address(String),
+    /// The largest message does not fit the send window of a reliable lane.
+    #[error(
+        "inconsistent channel budget: messages of {max_message_bytes} bytes do not fit half of \
+         the smallest reliable channel"
+    )]
+    Budget {
+        /// The configured largest message.
+        max_message_bytes: usize,
+    },
     /// The relay thread could not be started.
     #[error("cannot start the relay thread: {0}")]
     Thread(std::io::Error),

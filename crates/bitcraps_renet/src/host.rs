@@ -113,6 +113,11 @@ impl RelayAppExt for App {
         socket: UdpSocket,
     ) -> Result<SocketAddr, SetupError> {
         let addr = socket.local_addr().map_err(SetupError::LocalAddr)?;
+        if !config.budget.is_consistent() {
+            return Err(SetupError::Budget {
+                max_message_bytes: config.budget.max_message_bytes,
+            });
+        }
         let current_time = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_err(|_| SetupError::Clock)?;

@@ -55,6 +55,7 @@ pub mod host;
 pub mod protocol;
 pub mod queue;
 pub mod relay;
+pub mod relay_config;
 pub mod testing;
 
 pub use bevy_renet;

@@ -123,6 +123,25 @@ impl ChannelBudget {
         }
     }
 
+    /// How much of a lane's channel memory a sender fills: half. The receiver accounts for
+    /// more than the sender does — a message being reassembled from slices counts as whole
+    /// 1200-byte slices, and a reliable ordered channel keeps acknowledged messages that wait
+    /// behind a lost one — so a sender that filled the whole channel could overflow the
+    /// receiver's side, and renet would disconnect the connection. Half leaves the receiver
+    /// room for the rounding of every sliced message in flight (each is over 1200 bytes, so
+    /// their rounding adds less than their own size).
+    pub fn send_window(&self, lane: Lane) -> usize {
+        self.lane_bytes(lane) / 2
+    }
+
+    /// True if a frame of the largest message fits in every reliable lane's send window.
+    pub fn is_consistent(&self) -> bool {
+        Lane::ALL
+            .iter()
+            .filter(|l| l.is_reliable())
+            .all(|l| self.max_frame_bytes() <= self.send_window(*l))
+    }
+
     /// The largest encoded frame (an envelope plus the frame's own few bytes).
     pub fn max_frame_bytes(&self) -> usize {
         self.max_message_bytes + 128

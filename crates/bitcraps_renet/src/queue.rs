@@ -15,10 +15,18 @@ use crate::protocol::{ChannelBudget, Lane};
 
 /// Where queued messages go: one renet connection.
 pub trait LaneSink {
-    /// True if the lane's channel has room for `len` more bytes.
+    /// True if the lane's channel has room for `len` more bytes within its send window
+    /// ([`ChannelBudget::send_window`]; see [`fits_window`]).
     fn can_send(&self, lane: Lane, len: usize) -> bool;
     /// Sends one message (only called after `can_send` said yes).
     fn send(&mut self, lane: Lane, message: Bytes);
+}
+
+/// True if a message of `len` bytes keeps a channel with `available` free bytes (of its
+/// memory) within the lane's send window.
+pub fn fits_window(budget: &ChannelBudget, lane: Lane, available: usize, len: usize) -> bool {
+    let used = budget.lane_bytes(lane).saturating_sub(available);
+    used + len <= budget.send_window(lane)
 }
 
 /// Messages waiting for room in their renet channel, per lane, bounded in bytes.
@@ -27,6 +35,7 @@ pub struct LaneQueues {
     queues: [VecDeque<Bytes>; 3],
     bytes: [usize; 3],
     limits: [usize; 3],
+    windows: [usize; 3],
     dropped: u64,
 }
 
@@ -39,16 +48,18 @@ impl LaneQueues {
     pub fn new(budget: &ChannelBudget) -> LaneQueues {
         LaneQueues {
             limits: Lane::ALL.map(|lane| budget.lane_bytes(lane)),
+            windows: Lane::ALL.map(|lane| budget.send_window(lane)),
             ..LaneQueues::default()
         }
     }
 
     /// Queues `message` on `lane`, dropping the lane's oldest messages if it is full. Returns
-    /// how many were dropped.
+    /// how many were dropped (the message itself, if it could never fit the lane's send
+    /// window).
     pub fn push(&mut self, lane: Lane, message: Bytes) -> usize {
         let i = index(lane);
         let mut dropped = 0;
-        if message.len() > self.limits[i] {
+        if message.len() > self.windows[i] {
             self.dropped += 1;
             return 1;
         }
@@ -202,6 +213,9 @@ mod tests {
         for i in 0..10u8 {
             q.push(Lane::Consensus, Bytes::from(vec![i; 30]));
         }
+        assert!(fits_window(&budget(), Lane::Consensus, 100, 50));
+        assert!(!fits_window(&budget(), Lane::Consensus, 100, 51));
+        assert!(!fits_window(&budget(), Lane::Consensus, 60, 20));
         assert_eq!(q.len(Lane::Consensus), 3);
         assert!(q.bytes(Lane::Consensus) <= 100);
         assert_eq!(q.dropped(), 7);
@@ -209,9 +223,9 @@ mod tests {
         q.flush(&mut sink);
         assert_eq!(sink.sent, vec![7, 8, 9], "the newest survive, in order");
         assert_eq!(
-            q.push(Lane::CatchUp, Bytes::from(vec![0; 51])),
+            q.push(Lane::CatchUp, Bytes::from(vec![0; 26])),
             1,
-            "too big for the lane"
+            "too big for the lane's send window"
         );
     }
 

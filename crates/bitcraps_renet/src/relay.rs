@@ -13,107 +13,17 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use bevy::prelude::*;
-use bevy_bitcraps::bitcraps_consensus::{ParticipantSet, PeerId, TableId, WireMessage};
+use bevy_bitcraps::bitcraps_consensus::{PeerId, TableId, WireMessage};
 use bevy_bitcraps::Envelope;
 use bevy_renet::netcode::{generate_random_bytes, NetcodeServerPlugin};
 use bevy_renet::renet::{Bytes, ClientId, ServerEvent};
 use bevy_renet::{RenetReceive, RenetServer, RenetServerEvent, RenetServerPlugin};
 
 use crate::error::{Offence, Refusal};
-use crate::faults::{FaultState, RelayFaults, Verdict};
-use crate::protocol::{self, ChannelBudget, ClientFrame, Lane, RelayFrame, TableTerms};
-use crate::queue::{LaneQueues, LaneSink, TokenBucket};
-
-/// Per-connection limits of the relay.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RelayLimits {
-    /// Frames a connection may send per second, sustained.
-    pub messages_per_second: u64,
-    /// Frames a connection may send at once.
-    pub message_burst: u64,
-    /// Bytes a connection may send per second, sustained.
-    pub bytes_per_second: u64,
-    /// Bytes a connection may send at once.
-    pub byte_burst: u64,
-    /// Time a new connection has to prove its seat.
-    pub handshake_timeout: Duration,
-    /// Time between refusing a connection and disconnecting it (so the refusal gets out).
-    pub close_grace: Duration,
-    /// Offences remembered (for operators and tests).
-    pub offences_kept: usize,
-}
-
-impl Default for RelayLimits {
-    /// An honest seat sends a few votes per height, gossip every few hundred milliseconds and
-    /// catch-up batches; 2 000 frames and 4 MiB per second (bursts of 4 000 frames and 8 MiB)
-    /// leave it an order of magnitude of room.
-    fn default() -> Self {
-        RelayLimits {
-            messages_per_second: 2_000,
-            message_burst: 4_000,
-            bytes_per_second: 4 * 1024 * 1024,
-            byte_burst: 8 * 1024 * 1024,
-            handshake_timeout: Duration::from_secs(5),
-            close_grace: Duration::from_millis(250),
-            offences_kept: 256,
-        }
-    }
-}
-
-/// What a relay serves: one table's terms and seats, budgets, limits, and the test hook.
-#[derive(Clone, Debug)]
-pub struct RelayConfig {
-    /// The table's terms (id, protocol version, registry hash).
-    pub terms: TableTerms,
-    /// The seats.
-    pub seats: std::sync::Arc<ParticipantSet>,
-    /// Channel memory and message sizes (the players must use the same).
-    pub budget: ChannelBudget,
-    /// Per-connection limits.
-    pub limits: RelayLimits,
-    /// Test hook: drop and delay forwarded messages.
-    pub faults: Option<RelayFaults>,
-}
-
-impl RelayConfig {
-    /// A relay for `terms` and these seats, with default budgets and limits.
-    pub fn new(terms: TableTerms, seats: std::sync::Arc<ParticipantSet>) -> RelayConfig {
-        RelayConfig {
-            terms,
-            seats,
-            budget: ChannelBudget::default(),
-            limits: RelayLimits::default(),
-            faults: None,
-        }
-    }
-
-    /// The same relay with the fault hook.
-    pub fn with_faults(mut self, faults: RelayFaults) -> RelayConfig {
-        self.faults = Some(faults);
-        self
-    }
-}
-
-/// Counters of a relay.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RelayStats {
-    /// Connections open.
-    pub connected: usize,
-    /// Seats with a connection.
-    pub seated: usize,
-    /// Messages queued for recipients.
-    pub forwarded: u64,
-    /// Messages dropped because a recipient's queue was full (back-pressure).
-    pub backpressure_drops: u64,
-    /// Messages dropped by the fault hook.
-    pub fault_drops: u64,
-    /// Messages delayed by the fault hook.
-    pub fault_delays: u64,
-    /// Connections refused at the handshake.
-    pub refused: u64,
-    /// Seated connections closed for misbehaving.
-    pub kicked: u64,
-}
+use crate::faults::{FaultState, Verdict};
+use crate::protocol::{self, ChannelBudget, ClientFrame, Lane, RelayFrame};
+use crate::queue::{fits_window, LaneQueues, LaneSink, TokenBucket};
+pub use crate::relay_config::{RelayConfig, RelayLimits, RelayStats};
 
 #[derive(Debug)]
 enum Stage {
@@ -279,6 +189,13 @@ impl Relay {
             return self.refuse(client, rate_limited("bytes", limit), now);
         }
         let limit = self.config.budget.max_frame_bytes();
+        if raw.len() > limit {
+            let refusal = Refusal::Oversized {
+                len: raw.len(),
+                limit: self.config.budget.max_message_bytes,
+            };
+            return self.refuse(client, refusal, now);
+        }
         let frame: ClientFrame = match protocol::decode(raw, limit) {
             Ok(frame) => frame,
             Err(e) => {
@@ -489,6 +406,7 @@ impl Relay {
             connection.queues.flush(&mut ServerSink {
                 server: &mut *server,
                 client: *id,
+                budget: &self.config.budget,
             });
         }
     }
@@ -524,12 +442,15 @@ fn push_frame(queues: &mut LaneQueues, lane: Lane, frame: &RelayFrame) {
 struct ServerSink<'a> {
     server: &'a mut RenetServer,
     client: ClientId,
+    budget: &'a ChannelBudget,
 }
 
 impl LaneSink for ServerSink<'_> {
     fn can_send(&self, lane: Lane, len: usize) -> bool {
-        self.server
-            .can_send_message(self.client, lane.channel(), len)
+        let available = self
+            .server
+            .channel_available_memory(self.client, lane.channel());
+        fits_window(self.budget, lane, available, len)
     }
 
     fn send(&mut self, lane: Lane, message: Bytes) {

@@ -12,10 +12,13 @@ use bevy_bitcraps::bitcraps_game::Registry;
 use bevy_bitcraps::testing::{test_keys, FRAME};
 use bevy_bitcraps::{BitCrapsConfig, BitCrapsPlugin, TableView};
 
-use crate::client::{NetClient, NetClientConfig, NetClientPlugin};
+use bevy_renet::netcode::NetcodeClientTransport;
+use bevy_renet::RenetClient;
+
+use crate::client::{open_connection, NetClient, NetClientConfig, NetClientPlugin};
 use crate::error::SetupError;
 use crate::host::RelayAppExt;
-use crate::protocol::TableTerms;
+use crate::protocol::{self, ChannelBudget, ClientFrame, Lane, RelayFrame, TableTerms};
 use crate::relay::{Relay, RelayConfig};
 
 /// The relay and the players of one table, in one process.
@@ -61,6 +64,7 @@ impl NetTable {
             .collect::<Result<_, _>>()?;
         let terms = TableTerms::new(table, &Registry::new());
         let relay_config = relay(RelayConfig::new(terms, configs[0].participants.clone()));
+        let budget = relay_config.budget.clone();
         let mut relay_app = App::new();
         relay_app
             .add_plugins(MinimalPlugins)
@@ -73,9 +77,11 @@ impl NetTable {
             .into_iter()
             .enumerate()
             .map(|(i, config)| {
-                player_app(config, NetClientConfig::new(relay_addr), &mut |app| {
-                    setup(i, app)
-                })
+                let net = NetClientConfig {
+                    budget: budget.clone(),
+                    ..NetClientConfig::new(relay_addr)
+                };
+                player_app(config, net, &mut |app| setup(i, app))
             })
             .collect();
         Ok(NetTable {
@@ -169,4 +175,69 @@ pub fn player_app(
     app.finish();
     app.cleanup();
     app
+}
+
+/// A bare renet client driven by hand, for hostile-input tests: it can send anything (bytes
+/// that are not frames, frames before the handshake, proofs for another seat, floods).
+pub struct RawClient {
+    /// The renet connection.
+    pub client: RenetClient,
+    /// Its netcode transport.
+    pub transport: NetcodeClientTransport,
+    budget: ChannelBudget,
+    last: Instant,
+}
+
+impl RawClient {
+    /// Opens a connection to `relay`.
+    pub fn connect(relay: SocketAddr, budget: &ChannelBudget) -> Result<RawClient, SetupError> {
+        let (client, transport) = open_connection(relay, budget)?;
+        Ok(RawClient {
+            client,
+            transport,
+            budget: budget.clone(),
+            last: Instant::now(),
+        })
+    }
+
+    /// The renet client id.
+    pub fn client_id(&self) -> u64 {
+        self.transport.client_id()
+    }
+
+    /// Receives from the network, sends what was queued, and returns the frames that arrived.
+    pub fn pump(&mut self) -> Vec<RelayFrame> {
+        let elapsed = self.last.elapsed();
+        self.last = Instant::now();
+        self.client.update(elapsed);
+        // Errors only report a closed connection; the caller checks `is_connected`.
+        let _ = self.transport.update(elapsed, &mut self.client);
+        let mut frames = Vec::new();
+        for lane in Lane::ALL {
+            while let Some(bytes) = self.client.receive_message(lane.channel()) {
+                if let Ok(frame) = protocol::decode(&bytes, self.budget.max_frame_bytes()) {
+                    frames.push(frame);
+                }
+            }
+        }
+        let _ = self.transport.send_packets(&mut self.client);
+        frames
+    }
+
+    /// Queues raw bytes on a lane (sent by the next [`RawClient::pump`]).
+    pub fn send_raw(&mut self, lane: Lane, bytes: Vec<u8>) {
+        self.client.send_message(lane.channel(), bytes);
+    }
+
+    /// Queues a frame on the consensus lane.
+    pub fn send(&mut self, frame: &ClientFrame) {
+        if let Ok(bytes) = protocol::encode(frame) {
+            self.send_raw(Lane::Consensus, bytes);
+        }
+    }
+
+    /// True while netcode and renet consider the connection open.
+    pub fn is_connected(&self) -> bool {
+        self.client.is_connected() && self.transport.disconnect_reason().is_none()
+    }
 }

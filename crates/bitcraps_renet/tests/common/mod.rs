@@ -121,3 +121,27 @@ pub fn same_rolls(t: &NetTable, which: &[usize], n: usize) -> Result<(), String>
     }
     Ok(())
 }
+
+/// Steps until the players in `which` decided `heights` more heights (false if they did not
+/// within `frames` steps). `each` runs before every step (to drive raw clients).
+pub fn progresses(
+    t: &mut NetTable,
+    which: &[usize],
+    heights: u64,
+    frames: u64,
+    mut each: impl FnMut(&mut NetTable),
+) -> bool {
+    let target = t.min_height(which) + heights;
+    t.run_until(frames, WALL, |t| {
+        each(t);
+        t.min_height(which) >= target
+    })
+}
+
+/// A table of five seats where only the first four are bot Apps: seat 4 is left to a test's
+/// raw client.
+pub fn table_with_free_seat(seed: u64) -> NetTable {
+    let mut t = NetTable::new(5, seed, |r| r, |_, c| c, &mut bots).expect("net table");
+    t.apps.truncate(4);
+    t
+}
