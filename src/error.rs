@@ -1,0 +1,52 @@
+//! Why the game stopped.
+
+use bevy_bitcraps::ConfigError;
+
+/// Why the binary could not play.
+#[derive(Debug, thiserror::Error)]
+pub enum GameError {
+    /// The table could not be configured.
+    #[error("the table cannot be seated: {0}")]
+    Config(#[from] ConfigError),
+    /// No display to open a window on.
+    #[error(
+        "no display: {0}.\n  The window needs an X11 display (DISPLAY). Run without a window with\n  \
+         `bitcraps --headless --rolls 100`, or under a virtual display with `xvfb-run -a bitcraps`."
+    )]
+    NoDisplay(String),
+    /// No graphics adapter.
+    #[error(
+        "no graphics adapter: {0}.\n  The window needs Vulkan (a GPU driver, or Mesa's software \
+         lavapipe: `apt-get install mesa-vulkan-drivers`).\n  Run without a window with \
+         `bitcraps --headless --rolls 100`."
+    )]
+    NoAdapter(String),
+    /// The rolls were not played in time.
+    #[error("only {rolls} of {wanted} rolls were played in {seconds} s")]
+    Timeout {
+        /// Rolls played.
+        rolls: u64,
+        /// Rolls wanted.
+        wanted: u64,
+        /// The time limit.
+        seconds: u64,
+    },
+    /// The local App has no craps state.
+    #[error("the local player's App has no craps table")]
+    NoTableState,
+    /// Chip sums overflowed.
+    #[error("chip totals overflow")]
+    Overflow,
+    /// The accounting identity does not hold.
+    #[error(transparent)]
+    Accounting(#[from] bitcraps::game::AccountingError),
+    /// Honest players disagree on the state.
+    #[error("honest players' state hashes differ at height {0}")]
+    Desync(u64),
+    /// The screenshot was not saved.
+    #[error("the screenshot was not saved: {0}")]
+    Screenshot(String),
+    /// The window's App stopped with an error.
+    #[error("the game stopped: {0}")]
+    Stopped(String),
+}

@@ -1,0 +1,148 @@
+//! The windowed game: the local player's App renders the table; the bots' Apps are headless and
+//! stepped by it every frame, on the same clock.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bevy::log::LogPlugin;
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+use bevy::window::WindowResolution;
+use bevy_bitcraps::testing::FRAME;
+use bitcraps::table::TablePlugin;
+
+use crate::error::GameError;
+use crate::local_table::TableSpec;
+use crate::screenshot::{ScreenshotOutcome, ScreenshotPlugin};
+
+/// Most bot frames stepped per rendered frame (a slow renderer slows the bots' clock rather
+/// than letting them spin).
+const MAX_BOT_STEPS: u32 = 8;
+
+/// The bots' Apps, each a full consensus participant, stepped by the window's App.
+struct BotTables {
+    apps: Vec<App>,
+}
+
+/// Steps every bot App by the window App's frame time, in slices of at most one bot frame, the
+/// bots interleaved so that each slice's messages reach the others in the next.
+fn step_bots(mut bots: NonSendMut<BotTables>, time: Res<Time>) {
+    let delta = time.delta();
+    let slices = (delta.as_secs_f64() / FRAME.as_secs_f64()).ceil();
+    let slices = (slices as u32).clamp(1, MAX_BOT_STEPS);
+    let slice = delta / slices;
+    for app in &mut bots.apps {
+        app.insert_resource(TimeUpdateStrategy::ManualDuration(slice));
+    }
+    for _ in 0..slices {
+        for app in &mut bots.apps {
+            app.update();
+        }
+    }
+}
+
+/// What the window run is asked to do beyond playing.
+#[derive(Clone, Debug, Default)]
+pub struct WindowOptions {
+    /// Save a screenshot after this many rolls, then exit.
+    pub screenshot: Option<(std::path::PathBuf, u64)>,
+    /// Give up a screenshot run after this long.
+    pub timeout: Duration,
+}
+
+/// Fails early, with a clear message, where no window can open.
+fn probe() -> Result<(), GameError> {
+    if cfg!(target_os = "linux") && std::env::var_os("DISPLAY").is_none() {
+        return Err(GameError::NoDisplay("DISPLAY is not set".into()));
+    }
+    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let adapters = bevy::tasks::block_on(instance.enumerate_adapters(backends));
+    if adapters.is_empty() {
+        return Err(GameError::NoAdapter(format!(
+            "no adapter for the {backends:?} backends"
+        )));
+    }
+    Ok(())
+}
+
+/// Opens the window and plays until it is closed (or the screenshot is saved).
+pub fn run(spec: &TableSpec, options: WindowOptions) -> Result<(), GameError> {
+    probe()?;
+    let participants = spec.participants();
+    let mut bots = Vec::with_capacity(spec.bots);
+    for i in 1..spec.players() {
+        bots.push(spec.headless_app(&participants, i)?);
+    }
+    let (width, height) = if options.screenshot.is_some() {
+        (1280, 800)
+    } else {
+        (1600, 900)
+    };
+    let mut app = App::new();
+    app.add_plugins(
+        DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: Some(Window {
+                    title: "BitCraps - peer-to-peer craps agreed by consensus".into(),
+                    resolution: WindowResolution::new(width, height),
+                    ..default()
+                }),
+                ..default()
+            })
+            .set(LogPlugin {
+                filter: "warn,bitcraps=info,bevy_bitcraps=warn,wgpu=error,naga=error".into(),
+                ..default()
+            }),
+    );
+    spec.seat(&mut app, &participants, 0)?;
+    app.add_plugins(TablePlugin)
+        .insert_resource(participants.names.clone())
+        .insert_non_send(BotTables { apps: bots })
+        .add_systems(PreUpdate, step_bots);
+    let outcome = Arc::new(Mutex::new(ScreenshotOutcome::Pending));
+    if let Some((path, after_rolls)) = options.screenshot.clone() {
+        app.add_plugins(ScreenshotPlugin {
+            path,
+            after_rolls,
+            timeout: options.timeout,
+            outcome: outcome.clone(),
+        });
+    }
+    let exit = catch_unwind(AssertUnwindSafe(|| app.run())).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(ToString::to_string))
+            .unwrap_or_default();
+        if message.contains("GPU") || message.contains("adapter") {
+            GameError::NoAdapter(message)
+        } else {
+            GameError::NoDisplay(format!("the window could not open ({message})"))
+        }
+    })?;
+    if options.screenshot.is_some() {
+        let outcome = outcome
+            .lock()
+            .map(|o| o.clone())
+            .unwrap_or(ScreenshotOutcome::Pending);
+        return match outcome {
+            ScreenshotOutcome::Saved(path) => {
+                println!("screenshot saved to {}", path.display());
+                Ok(())
+            }
+            ScreenshotOutcome::Failed(why) => Err(GameError::Screenshot(why)),
+            ScreenshotOutcome::Pending => Err(GameError::Screenshot(
+                "the window closed before it was taken".into(),
+            )),
+        };
+    }
+    match exit {
+        AppExit::Success => Ok(()),
+        AppExit::Error(code) => Err(GameError::Stopped(format!("exit code {code}"))),
+    }
+}
