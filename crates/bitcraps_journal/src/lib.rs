@@ -1,0 +1,77 @@
+//! # bitcraps_journal
+//!
+//! A table's crash-safe journal on [redb](https://www.redb.org) (an ACID, pure-Rust embedded
+//! database), recovery from it, an offline verifier and a JSON hand history. No Bevy, no clock:
+//! the host calls it.
+//!
+//! A [`Journal`] holds, for one table: the table config, every decided height (the block's
+//! bytes — its signed operations carry the bets, the dice commitments and reveals, the disputes
+//! and evidence —, its commit certificate, the resulting state hash and the events), the
+//! consensus signing guard, and the consensus evidence the node found. Every write is a
+//! two-phase, fsync'd redb commit that is durable when the method returns.
+//!
+//! ## For a node
+//!
+//! ```text
+//! let journal = Journal::open(data_dir.journal_path(&table_id), &config)?;   // creates or checks
+//! let recovered = journal.load()?;                       // replay + checks, or Err naming the height
+//! let chain = recovered.chain();                         // the game application's states
+//! let engine = recovered.engine(engine_config, key)?;    // Engine::restore with the durable guard
+//! engine.handle(Input::StartHeight(recovered.next_height()), ..)
+//! // before any message the engine signed leaves (the plugin's PersistHook):
+//! journal.record_guard(&engine.persistent_state())?;     // durable on return; on Err send nothing
+//! // after applying a decision (Output::Decided → Chain::apply_decided):
+//! journal.record_decision(&DecidedHeight { value, certificate, state_hash, events })?;
+//! journal.record_evidence(&evidence)?;                   // Output::Evidence
+//! journal.decisions(from, max)?                          // serve catch-up from the journal
+//! ```
+//!
+//! ## For anyone
+//!
+//! [`verify_journal`] re-checks a journal with nothing but the table config and returns a
+//! [`Report`] (heights, rolls, players, final balances, OK or the first failure with its
+//! height); [`export_json`] writes a hand history other tools can read. Both read the file into
+//! memory and never change it.
+//!
+//! ## Modules
+//!
+//! - [`journal`]: the store and its writes; [`records`]: what it records.
+//! - [`recovery`]: [`Journal::load`] and [`Recovered`]; [`replay`]: the checked replay shared
+//!   with the verifier; [`verify`], [`report`], [`dice_audit`]: the verifier.
+//! - [`export`]: the hand history.
+//! - [`identity`]: the seat key file (owner-only); [`paths`]: the data directory.
+//! - [`demo`]: an honest table with certificates, to produce journals in tests and demos.
+//! - [`error`]: [`JournalError`], and [`Failure`] / [`Reason`] for a failed check.
+//!
+//! Encoding goes through `bitcraps_consensus::codec` (the project's one bincode module), so
+//! the journal stores exactly the bytes the consensus agreed on.
+
+pub mod demo;
+pub mod dice_audit;
+pub mod error;
+pub mod export;
+pub mod identity;
+pub mod journal;
+pub mod paths;
+pub mod records;
+pub mod recovery;
+pub mod replay;
+pub mod report;
+mod store;
+pub mod verify;
+
+#[cfg(test)]
+mod tests;
+
+pub use dice_audit::RollSummary;
+pub use error::{Failure, JournalError, Reason};
+pub use export::{export_json, HAND_HISTORY_FORMAT};
+pub use identity::{create_identity, load_identity, load_or_create_identity, IdentityError};
+pub use journal::Journal;
+pub use paths::{default_data_dir, DataDir};
+pub use records::{DecidedHeight, EvidenceRecord, StoredHeight};
+pub use recovery::Recovered;
+pub use replay::CertificateCheck;
+pub use report::{PlayerSummary, Report};
+pub use store::FORMAT;
+pub use verify::{stored_config, verify_journal, verify_journal_with};

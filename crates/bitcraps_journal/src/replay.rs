@@ -1,0 +1,245 @@
+//! Re-applying a journal's decided heights from genesis, checking every one: the record
+//! checksums, the certificate, the block under the game's own rules (operation signatures,
+//! nonces, dice, payouts), the recorded state hash and events, and the accounting identity.
+//! Shared by recovery ([`crate::Journal::load`]) and the verifier ([`crate::verify_journal`]).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable};
+
+use bitcraps_consensus::{CommitCertificate, ParticipantSet, Value};
+use bitcraps_game::{Block, Event, Registry, TableConfig, TableState};
+
+use crate::error::{hex, Failure, JournalError, Reason};
+use crate::records::DecidedRecord;
+use crate::store::{self, Key, BLOCKS, DECIDED};
+
+/// How thoroughly certificates are checked while replaying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CertificateCheck {
+    /// Every precommit signature, strictly ([`CommitCertificate::verify`]), plus everything
+    /// [`CertificateCheck::Structure`] checks. What the verifier does.
+    #[default]
+    Signatures,
+    /// Table, height and value id bind the certificate to the recorded block, and it lists
+    /// more than two thirds of the seats, each once; the signatures are not checked again.
+    /// For recovering the node's own journal, whose certificates the engine verified before
+    /// deciding and whose records are checksummed: it saves two thirds of the recovery time.
+    Structure,
+}
+
+/// One height, replayed and checked.
+pub(crate) struct Step<'a> {
+    /// The height.
+    pub(crate) height: u64,
+    /// The decided block.
+    pub(crate) block: &'a Block,
+    /// What it did (recomputed, and equal to the recorded events).
+    pub(crate) events: &'a [Event],
+}
+
+/// How a replay ended.
+pub(crate) struct Replayed {
+    /// The last state that passed every check.
+    pub(crate) state: TableState,
+    /// The first failure, if any (the replay stops there).
+    pub(crate) failure: Option<Failure>,
+}
+
+/// Replays the journal in `db` from the genesis of `config` (whose hash the caller checked
+/// against the journal's). `visit` may add checks of its own; its error is the height's failure.
+pub(crate) fn replay(
+    db: &Database,
+    path: &Path,
+    config: &TableConfig,
+    registry: Arc<Registry>,
+    check: CertificateCheck,
+    mut visit: impl FnMut(&Step<'_>) -> Result<(), Reason>,
+) -> Result<Replayed, JournalError> {
+    let genesis = match TableState::genesis(config.clone(), registry) {
+        Ok(state) => state,
+        Err(e) => {
+            return Err(JournalError::Check(Failure::new(
+                0,
+                Reason::Genesis(e.to_string()),
+            )))
+        }
+    };
+    let participants = ParticipantSet::new(config.seats.iter().map(|s| s.peer))
+        .map_err(|e| JournalError::Check(Failure::new(0, Reason::Genesis(e.to_string()))))?;
+    let db_error = |e: redb::Error| JournalError::from_db(path, e);
+    let txn = db.begin_read().map_err(|e| db_error(e.into()))?;
+    let blocks = txn.open_table(BLOCKS).map_err(|e| db_error(e.into()))?;
+    let decided = txn.open_table(DECIDED).map_err(|e| db_error(e.into()))?;
+    let last = [&blocks, &decided]
+        .into_iter()
+        .map(|t| t.last().map(|e| e.map_or(0, |(k, _)| k.value())))
+        .collect::<Result<Vec<u64>, _>>()
+        .map_err(|e| db_error(e.into()))?
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+    let mut state = genesis;
+    for height in 1..=last {
+        let block = blocks.get(height).map_err(|e| db_error(e.into()))?;
+        let record = decided.get(height).map_err(|e| db_error(e.into()))?;
+        let checked = match (block, record) {
+            (None, _) => Err(Reason::Missing("block")),
+            (_, None) => Err(Reason::Missing("decision record")),
+            (Some(block), Some(record)) => check_height(
+                &state,
+                height,
+                block.value(),
+                record.value(),
+                config,
+                &participants,
+                check,
+                &mut visit,
+            ),
+        };
+        match checked {
+            Ok(next) => state = next,
+            Err(reason) => {
+                return Ok(Replayed {
+                    state,
+                    failure: Some(Failure::new(height, reason)),
+                })
+            }
+        }
+    }
+    Ok(Replayed {
+        state,
+        failure: None,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_height(
+    parent: &TableState,
+    height: u64,
+    stored_block: &[u8],
+    stored_record: &[u8],
+    config: &TableConfig,
+    participants: &ParticipantSet,
+    check: CertificateCheck,
+    visit: &mut impl FnMut(&Step<'_>) -> Result<(), Reason>,
+) -> Result<TableState, Reason> {
+    let bytes =
+        store::open_bytes("blocks", Key::Number(height), stored_block).map_err(|detail| {
+            Reason::Corrupt {
+                what: "block record",
+                detail,
+            }
+        })?;
+    let record: DecidedRecord = store::open_record("decided", Key::Number(height), stored_record)
+        .map_err(|detail| Reason::Corrupt {
+        what: "decision record",
+        detail,
+    })?;
+    let value = Value::new(bytes.to_vec());
+    check_certificate(
+        &record.certificate,
+        &value,
+        height,
+        config,
+        participants,
+        check,
+    )?;
+    let block = Block::from_value(&value)?;
+    let (state, events) = parent.apply_block(&block)?;
+    if state.hash() != record.state_hash {
+        return Err(Reason::StateHash {
+            recorded: hex(&record.state_hash),
+            recomputed: hex(&state.hash()),
+        });
+    }
+    compare_events(&record.events, &events)?;
+    state.check_accounting()?;
+    visit(&Step {
+        height,
+        block: &block,
+        events: &events,
+    })?;
+    Ok(state)
+}
+
+/// Checks that `certificate` certifies `value` at `height` of this table with a quorum of the
+/// seats (and, with [`CertificateCheck::Signatures`], that every signature verifies).
+pub(crate) fn check_certificate(
+    certificate: &CommitCertificate,
+    value: &Value,
+    height: u64,
+    config: &TableConfig,
+    participants: &ParticipantSet,
+    check: CertificateCheck,
+) -> Result<(), Reason> {
+    if certificate.table != config.table_id || certificate.height.0 != height {
+        return Err(Reason::CertificateTarget {
+            table: certificate.table.to_string(),
+            height: certificate.height.0,
+        });
+    }
+    if certificate.value_id != value.id() {
+        return Err(Reason::NotCertified {
+            block: value.id().to_string(),
+            certified: certificate.value_id.to_string(),
+        });
+    }
+    match check {
+        CertificateCheck::Signatures => certificate.verify(&config.table_id, participants)?,
+        CertificateCheck::Structure => {
+            let mut seen = BTreeSet::new();
+            for signer in certificate.signers() {
+                if !participants.contains(&signer) {
+                    return Err(bitcraps_consensus::VerifyError::UnknownSigner(signer).into());
+                }
+                if !seen.insert(signer) {
+                    return Err(bitcraps_consensus::VerifyError::DuplicateSigner(signer).into());
+                }
+            }
+            if !participants.is_quorum(seen.len()) {
+                return Err(bitcraps_consensus::VerifyError::NoQuorum {
+                    height: certificate.height,
+                    got: seen.len(),
+                    needed: participants.quorum(),
+                }
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The recorded events must be exactly the recomputed ones; a differing payout is named.
+fn compare_events(recorded: &[Event], recomputed: &[Event]) -> Result<(), Reason> {
+    if recorded == recomputed {
+        return Ok(());
+    }
+    let index = recorded
+        .iter()
+        .zip(recomputed)
+        .position(|(a, b)| a != b)
+        .unwrap_or(recorded.len().min(recomputed.len()));
+    if let (
+        Some(Event::BetResolved {
+            id, paid: recorded, ..
+        }),
+        Some(Event::BetResolved {
+            id: id2,
+            paid: recomputed,
+            ..
+        }),
+    ) = (recorded.get(index), recomputed.get(index))
+    {
+        if id == id2 && recorded != recomputed {
+            return Err(Reason::Payout {
+                bet: id.0,
+                recorded: *recorded,
+                recomputed: *recomputed,
+            });
+        }
+    }
+    Err(Reason::Events { index })
+}

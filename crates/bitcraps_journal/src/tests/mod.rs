@@ -1,0 +1,8 @@
+//! Tests of the journal: honest runs, recovery, tampering, corruption, the guard, identity.
+
+mod corruption;
+mod guard;
+mod honest;
+mod identity;
+mod support;
+mod tamper;
