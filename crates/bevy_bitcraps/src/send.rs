@@ -1,8 +1,10 @@
-//! Send set: spawn the entities of this node's own messages, report the engine's refusals, and
-//! encode outbound envelopes into [`NetOutbox`] (through a Byzantine bot's filter if present).
+//! Send set: answer the engine's value request of a height started this frame, spawn the
+//! entities of this node's own messages, report the engine's refusals, and encode outbound
+//! envelopes into [`NetOutbox`] (through a Byzantine bot's filter if present).
 
 use bevy::prelude::*;
 
+use crate::application::TableApp;
 use crate::byzantine::ByzantineBot;
 use crate::config::BitCrapsConfig;
 use crate::index::EntityIndex;
@@ -14,7 +16,9 @@ use crate::transport::{NetOutbox, OutboundPacket};
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn send_effects(
+    time: Res<Time>,
     config: Res<BitCrapsConfig>,
+    mut app: ResMut<TableApp>,
     mut node: ResMut<ConsensusNode>,
     mut index: ResMut<EntityIndex>,
     mut outbox: ResMut<NetOutbox>,
@@ -24,6 +28,9 @@ pub(crate) fn send_effects(
     mut rejected: MessageWriter<MessageRejected>,
     mut misbehaviour: MessageWriter<MisbehaviourDetected>,
 ) {
+    // A height started in the apply set asked for a value after the consensus set ran: a
+    // proposer answers now, so its proposal leaves in this frame rather than the next.
+    node.answer_value_requests(&mut *app.0, time.elapsed());
     let effects = &mut node.effects;
     for message in effects.own.drain(..) {
         index.spawn(&mut commands, &message, true, true);
