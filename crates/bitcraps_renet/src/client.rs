@@ -170,12 +170,13 @@ impl NetClient {
             },
             LinkState::Connecting => format!("connecting to the relay at {relay}"),
             LinkState::Proving => format!("proving the seat key to the relay at {relay}"),
-            LinkState::Seated { online } => {
-                format!(
-                    "seated at the relay at {relay} ({} seats online)",
-                    online.len()
-                )
-            }
+            LinkState::Seated { .. } => match self.rtt {
+                Some(rtt) => format!(
+                    "seated at the relay at {relay} (round trip {:.1} ms)",
+                    rtt.as_secs_f64() * 1000.0
+                ),
+                None => format!("seated at the relay at {relay}"),
+            },
             LinkState::Refused(e) => e.to_string(),
         }
     }

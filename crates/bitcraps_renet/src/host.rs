@@ -158,7 +158,9 @@ struct Shared {
 }
 
 /// A relay running on its own thread (for `--host`: the relay next to the host's player, or
-/// for tests). Stopped when dropped.
+/// for tests). Stopped when dropped: keep it alive with the player's App by inserting it as a
+/// resource.
+#[derive(Resource)]
 pub struct RelayHandle {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
