@@ -23,8 +23,8 @@ const SETTLE_SECONDS: f32 = 3.0;
 pub enum ScreenshotOutcome {
     /// Not taken (yet).
     Pending,
-    /// Saved there.
-    Saved(PathBuf),
+    /// Saved there, after so many frames in so many seconds.
+    Saved(PathBuf, String),
     /// Failed.
     Failed(String),
 }
@@ -50,6 +50,7 @@ struct Plan {
     settled: f32,
     requested: bool,
     frames_after: u32,
+    frames: u64,
 }
 
 impl Plan {
@@ -77,6 +78,7 @@ impl Plugin for ScreenshotPlugin {
             settled: 0.0,
             requested: false,
             frames_after: 0,
+            frames: 0,
         })
         .add_systems(Last, take_screenshot);
     }
@@ -94,10 +96,11 @@ fn take_screenshot(
     windows: Query<&Window, With<PrimaryWindow>>,
     mut exit: MessageWriter<AppExit>,
 ) {
+    plan.frames += 1;
     if plan.requested {
         match plan.get() {
             ScreenshotOutcome::Pending => {}
-            ScreenshotOutcome::Saved(_) => {
+            ScreenshotOutcome::Saved(..) => {
                 plan.frames_after += 1;
                 if plan.frames_after > 2 {
                     exit.write(AppExit::Success);
@@ -147,6 +150,13 @@ fn take_screenshot(
         return;
     }
     plan.requested = true;
+    let stats = format!(
+        "{} rolls, {} frames in {:.0} s ({:.1} frames per second)",
+        show.rolls_seen,
+        plan.frames,
+        time.elapsed_secs(),
+        plan.frames as f32 / time.elapsed_secs().max(0.001)
+    );
     let saver = plan.clone();
     commands.spawn(Screenshot::primary_window()).observe(
         move |captured: On<ScreenshotCaptured>| {
@@ -162,7 +172,7 @@ fn take_screenshot(
                         .map_err(|e| format!("cannot save {}: {e}", saver.path.display()))
                 });
             saver.set(match result {
-                Ok(()) => ScreenshotOutcome::Saved(saver.path.clone()),
+                Ok(()) => ScreenshotOutcome::Saved(saver.path.clone(), stats.clone()),
                 Err(e) => ScreenshotOutcome::Failed(e),
             });
         },

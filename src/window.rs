@@ -95,7 +95,7 @@ pub fn run(spec: &TableSpec, options: WindowOptions) -> Result<(), GameError> {
                 ..default()
             })
             .set(LogPlugin {
-                filter: "warn,bitcraps=info,bevy_bitcraps=warn,wgpu=error,naga=error".into(),
+                filter: "warn,bitcraps=info,bitcraps_table=info,wgpu=error,naga=error".into(),
                 ..default()
             }),
     );
@@ -131,8 +131,8 @@ pub fn run(spec: &TableSpec, options: WindowOptions) -> Result<(), GameError> {
             .map(|o| o.clone())
             .unwrap_or(ScreenshotOutcome::Pending);
         return match outcome {
-            ScreenshotOutcome::Saved(path) => {
-                println!("screenshot saved to {}", path.display());
+            ScreenshotOutcome::Saved(path, stats) => {
+                println!("screenshot saved to {} after {stats}", path.display());
                 Ok(())
             }
             ScreenshotOutcome::Failed(why) => Err(GameError::Screenshot(why)),

@@ -94,6 +94,17 @@ fn disc(image: &Rgb, cx: f32, cy: f32, r: f32) -> Vec<(usize, usize)> {
     out
 }
 
+/// The pixels of a rectangle `(x0, y0, x1, y1)`, clipped to the image.
+fn rect_pixels(image: &Rgb, (x0, y0, x1, y1): (f32, f32, f32, f32)) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for y in (y0.max(0.0) as usize)..(y1 as usize).min(image.height) {
+        for x in (x0.max(0.0) as usize)..(x1 as usize).min(image.width) {
+            out.push((x, y));
+        }
+    }
+    out
+}
+
 /// What the game says is on the image (the `.manifest` next to the screenshot).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Manifest {
@@ -175,6 +186,8 @@ fn hue_distance(a: f32, b: f32) -> f32 {
 pub struct Report {
     /// Share of the image that is felt.
     pub felt_share: f32,
+    /// Share of the image's centre (where the table is) that is felt.
+    pub felt_centre: f32,
     /// Per die: share of red in its box, white pip pixels.
     pub dice: Vec<(f32, usize)>,
     /// Chip stacks whose colour matches their owner.

@@ -51,6 +51,10 @@ pub struct ActionFeedback {
 impl ActionFeedback {
     /// Shows the outcome of an action.
     pub fn show(&mut self, result: Result<String, ActionError>) {
+        match &result {
+            Ok(text) => info!("you: {text}"),
+            Err(e) => info!("you: refused: {e}"),
+        }
         match result {
             Ok(text) => {
                 self.text = text;
@@ -191,12 +195,11 @@ mod tests {
         assert!(come.to_string().contains("come-out"), "{come}");
         let odds = check_bet(&state, seat, BetKind::PassOdds(Point::Six), 25).expect_err("odds");
         assert!(matches!(odds, ActionError::Bet(_)), "{odds}");
+        let have = state.seat(seat).expect("seated").balance;
+        assert!(have < 1_000, "the genesis bond comes out of the stack");
         assert_eq!(
             check_bet(&state, seat, BetKind::Field, 5_000),
-            Err(ActionError::NotEnoughChips {
-                need: 5_000,
-                have: 1_000
-            })
+            Err(ActionError::NotEnoughChips { need: 5_000, have })
         );
     }
 

@@ -14,9 +14,9 @@ use crate::palette::seat_color;
 use crate::TableSystems;
 
 /// Chip radius, world units.
-pub const CHIP_RADIUS: f32 = 0.062;
+pub const CHIP_RADIUS: f32 = 0.075;
 /// Chip thickness.
-pub const CHIP_HEIGHT: f32 = 0.016;
+pub const CHIP_HEIGHT: f32 = 0.02;
 /// Most chips drawn in one stack.
 pub const MAX_STACK: usize = 14;
 /// Chip denominations used to size stacks, largest first.
@@ -372,7 +372,7 @@ mod tests {
         assert_eq!(chip_count(10), 1);
         assert_eq!(chip_count(25), 1);
         assert_eq!(chip_count(35), 2);
-        assert_eq!(chip_count(140), 3);
+        assert_eq!(chip_count(140), 4, "100 + 25 + 10 + 5");
         assert_eq!(chip_count(99), MAX_STACK.min(9));
         assert_eq!(chip_count(u64::MAX), MAX_STACK);
         assert!(chip_count(600) > chip_count(500));

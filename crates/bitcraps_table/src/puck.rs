@@ -55,7 +55,7 @@ pub fn face_pixels(text: &str, background: [u8; 4], ink: [u8; 4]) -> Vec<u8> {
     }
     let letters: Vec<char> = text.chars().collect();
     let scale = 3usize;
-    let width = letters.len() * 6 * scale - scale;
+    let width = (letters.len() * 6 * scale).saturating_sub(scale);
     let x0 = FACE.saturating_sub(width) / 2;
     let y0 = (FACE - 7 * scale) / 2;
     for (n, c) in letters.iter().enumerate() {
@@ -67,9 +67,12 @@ pub fn face_pixels(text: &str, background: [u8; 4], ink: [u8; 4]) -> Vec<u8> {
                 }
                 for dy in 0..scale {
                     for dx in 0..scale {
+                        // Upside down: the cylinder's cap shows its texture flipped.
                         let x = x0 + (n * 6 + col) * scale + dx;
-                        let y = y0 + row * scale + dy;
-                        if x < FACE && y < FACE {
+                        let Some(y) = (FACE - 1).checked_sub(y0 + row * scale + dy) else {
+                            continue;
+                        };
+                        if x < FACE {
                             let at = (y * FACE + x) * 4;
                             pixels[at..at + 4].copy_from_slice(&ink);
                         }

@@ -15,7 +15,7 @@ use crate::palette;
 /// Lines kept.
 const KEEP: usize = 200;
 /// Lines shown.
-const SHOWN: usize = 14;
+const SHOWN: usize = 10;
 
 /// What happened at the table, in words.
 #[derive(Resource, Clone, Debug, Default)]
@@ -46,7 +46,7 @@ pub(super) fn spawn(mut commands: Commands) {
         .spawn(panel(Node {
             left: px(12),
             bottom: px(12),
-            width: px(560),
+            width: px(500),
             ..default()
         }))
         .with_children(|p| {
@@ -62,9 +62,23 @@ pub(super) fn spawn(mut commands: Commands) {
         });
 }
 
+/// "You bet" but "Bot 1 bets".
+fn verb<'a>(name: &str, third_person: &'a str, you: &'a str) -> &'a str {
+    if name == "You" {
+        you
+    } else {
+        third_person
+    }
+}
+
 /// Describes a game event for the log (`None`: not worth a line).
 pub fn describe(event: &Event, state: &TableState, names: &PlayerNames) -> Option<(String, Color)> {
     let name = |seat| names.of_seat(state, seat);
+    let says = |seat, third: &'static str, you: &'static str| {
+        let n = name(seat);
+        let v = verb(&n, third, you);
+        format!("{n} {v}")
+    };
     let line = match event {
         Event::DiceRolled {
             roll_number,
@@ -97,14 +111,14 @@ pub fn describe(event: &Event, state: &TableState, names: &PlayerNames) -> Optio
         } => match outcome {
             Outcome::Win { .. } => (
                 format!(
-                    "{} wins {} on {kind} ({amount} staked)",
-                    name(*seat),
+                    "{} {} on {kind} ({amount} staked)",
+                    says(*seat, "wins", "win"),
                     paid.saturating_sub(*amount)
                 ),
                 palette::GOOD,
             ),
             Outcome::Lose => (
-                format!("{} loses {amount} on {kind}", name(*seat)),
+                format!("{} {amount} on {kind}", says(*seat, "loses", "lose")),
                 palette::TEXT_DIM,
             ),
             Outcome::Push => (format!("{}: {kind} pushes", name(*seat)), palette::TEXT_DIM),
@@ -117,11 +131,11 @@ pub fn describe(event: &Event, state: &TableState, names: &PlayerNames) -> Optio
         Event::BetPlaced {
             seat, kind, amount, ..
         } => (
-            format!("{} bets {amount} on {kind}", name(*seat)),
+            format!("{} {amount} on {kind}", says(*seat, "bets", "bet")),
             palette::TEXT,
         ),
         Event::BetRemoved { seat, amount, .. } => (
-            format!("{} takes down {amount}", name(*seat)),
+            format!("{} down {amount}", says(*seat, "takes", "take")),
             palette::TEXT,
         ),
         Event::BettingClosed { roll, by, .. } => (
@@ -165,7 +179,7 @@ pub fn describe(event: &Event, state: &TableState, names: &PlayerNames) -> Optio
             palette::ALERT,
         ),
         Event::SeatLeft { seat, cashed_out } => (
-            format!("{} leaves with {cashed_out}", name(*seat)),
+            format!("{} with {cashed_out}", says(*seat, "leaves", "leave")),
             palette::TEXT,
         ),
         Event::DisputeOpened {
@@ -176,8 +190,8 @@ pub fn describe(event: &Event, state: &TableState, names: &PlayerNames) -> Optio
         ),
         Event::DisputeVoted { id, seat, uphold } => (
             format!(
-                "dispute {id}: {} votes {}",
-                name(*seat),
+                "dispute {id}: {} {}",
+                says(*seat, "votes", "vote"),
                 if *uphold { "uphold" } else { "reject" }
             ),
             palette::TEXT,

@@ -1,0 +1,56 @@
+//! `bitcraps --headless --rolls 100`: the bots play a hundred rolls without a window, and the
+//! summary shows balances that satisfy the accounting identity and identical state hashes on
+//! every honest player — also with a cheating bot, which is caught and punished.
+
+use std::process::Command;
+
+fn play(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_bitcraps"))
+        .arg("--headless")
+        .args(args)
+        .output()
+        .expect("run the game");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn a_hundred_rolls_keep_the_books_balanced() {
+    let out = play(&["--rolls", "100"]);
+    assert!(out.contains("roll 100 at height"), "{out}");
+    assert!(out.contains(": balanced"), "{out}");
+    assert!(out.contains("on all 4 honest players: identical"), "{out}");
+    assert!(out.contains("misbehaviour detected: none"), "{out}");
+}
+
+#[test]
+fn a_withholding_bot_is_punished_and_the_books_still_balance() {
+    let out = play(&["--rolls", "10", "--byzantine-bot", "withhold"]);
+    assert!(out.contains("withheld its dice reveal"), "{out}");
+    assert!(
+        out.contains("(withholds reveals) balance       0  bond     0  unseated"),
+        "{out}"
+    );
+    assert!(out.contains(": balanced"), "{out}");
+    assert!(out.contains("on all 3 honest players: identical"), "{out}");
+}
+
+#[test]
+fn a_double_voter_is_caught_with_evidence() {
+    let out = play(&["--rolls", "10", "--byzantine-bot", "double-vote"]);
+    assert!(
+        out.contains("misbehaviour detected: Bot 3 (double votes): double vote"),
+        "{out}"
+    );
+    assert!(
+        out.contains("penalty: Bot 3 (double votes) double vote"),
+        "{out}"
+    );
+    assert!(out.contains(": balanced"), "{out}");
+}
