@@ -94,6 +94,18 @@ pub enum JournalError {
         /// Its round.
         new_round: Round,
     },
+    /// `record_guard` was given a signing guard holding another message than the durable guard
+    /// at the same (height, round): the node would have signed two conflicting messages.
+    /// Nothing was written.
+    #[error("signing guard conflicts with the durable one: another {kind} at {height}/{round}")]
+    GuardConflict {
+        /// The message kind ("proposal", "prevote" or "precommit").
+        kind: &'static str,
+        /// The height.
+        height: Height,
+        /// The round.
+        round: Round,
+    },
     /// The journal's history failed a check during recovery. The journal is left untouched.
     #[error("journal failed recovery: {0}")]
     Check(#[from] Failure),

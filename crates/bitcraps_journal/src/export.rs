@@ -14,7 +14,7 @@ use serde_json::{json, Value as Json};
 use bitcraps_game::Block;
 
 use crate::error::{hex, JournalError};
-use crate::journal::{check_format, read_config, read_heights};
+use crate::reads::{check_format, read_config, read_heights};
 use crate::store;
 
 /// Format tag of the hand history.

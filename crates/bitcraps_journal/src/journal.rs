@@ -3,14 +3,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{Database, Durability, ReadableDatabase, WriteTransaction};
 
 use bitcraps_consensus::{
-    Decision, Evidence, ParticipantSet, PersistentState, SignedVote, VoteKind,
+    Decision, Evidence, Height, ParticipantSet, PersistentState, Round, SignedVote, VoteKind,
 };
 use bitcraps_game::TableConfig;
 
 use crate::error::{hex, JournalError, Reason};
+use crate::reads::{check_format, read_config, read_evidence, read_heights};
 use crate::records::{DecidedHeight, DecidedRecord, EvidenceRecord, StoredHeight};
 use crate::store::{
     self, Key, BLOCKS, DECIDED, EVIDENCE, FORMAT, GUARD, GUARD_KEY, META, META_CONFIG, META_FORMAT,
@@ -30,6 +31,22 @@ pub struct Journal {
     height: u64,
     next_evidence: u64,
     guard: Option<PersistentState>,
+    decisions: DecisionDurability,
+}
+
+/// When a recorded decision becomes durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DecisionDurability {
+    /// `record_decision` returns once the decision is on disk (its own fsync'd commit).
+    #[default]
+    Immediate,
+    /// `record_decision` commits atomically without waiting for the disk; the decision becomes
+    /// durable with the next durable write, which for a node is the signing guard written before
+    /// its next vote or proposal leaves. A crash in between loses only that decision, never a
+    /// signing guard: recovery ends one height earlier and the node fetches the decision from
+    /// its peers (it holds no vote that depends on it). Saves the fsyncs of one commit per
+    /// height.
+    WithNextGuard,
 }
 
 impl Journal {
@@ -105,6 +122,7 @@ impl Journal {
             height: blocks,
             next_evidence,
             guard: None,
+            decisions: DecisionDurability::Immediate,
         };
         journal.guard = journal.read_guard()?;
         Ok(journal)
@@ -130,12 +148,19 @@ impl Journal {
         self.height
     }
 
+    /// Chooses when recorded decisions become durable (default:
+    /// [`DecisionDurability::Immediate`]).
+    pub fn set_decision_durability(&mut self, durability: DecisionDurability) {
+        self.decisions = durability;
+    }
+
     /// The signing guard last made durable, if any.
     pub fn guard(&self) -> Option<&PersistentState> {
         self.guard.as_ref()
     }
 
-    /// Records a decided height, which must be the next one; returns once it is durable.
+    /// Records a decided height, which must be the next one; returns once it is durable (with
+    /// [`DecisionDurability::WithNextGuard`]: once it is committed).
     ///
     /// Cheap consistency checks only (the engine verified the certificate before deciding):
     /// the certificate is for this table and height and certifies exactly these bytes.
@@ -143,8 +168,8 @@ impl Journal {
         self.record_decisions(std::slice::from_ref(decided))
     }
 
-    /// Records consecutive decided heights (e.g. a batch received by catch-up) in one durable
-    /// commit: all or none. The first must be the next height.
+    /// Records consecutive decided heights (e.g. a batch received by catch-up) in one commit:
+    /// all or none. The first must be the next height.
     pub fn record_decisions(&mut self, decided: &[DecidedHeight<'_>]) -> Result<(), JournalError> {
         let mut sealed = Vec::with_capacity(decided.len());
         let mut expected = self.height.saturating_add(1);
@@ -155,7 +180,8 @@ impl Journal {
         let Some(last) = sealed.last().map(|(h, _, _)| *h) else {
             return Ok(());
         };
-        self.write(|txn| {
+        let durable = self.decisions == DecisionDurability::Immediate;
+        self.commit(durable, |txn| {
             let mut blocks = txn.open_table(BLOCKS)?;
             let mut records = txn.open_table(DECIDED)?;
             for (height, block, record) in &sealed {
@@ -295,8 +321,23 @@ impl Journal {
         &self,
         body: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>,
     ) -> Result<(), JournalError> {
+        self.commit(true, body)
+    }
+
+    /// One write transaction, durable (fsync'd, two-phase) or not (atomic and visible, made
+    /// durable by the next durable commit).
+    fn commit(
+        &self,
+        durable: bool,
+        body: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>,
+    ) -> Result<(), JournalError> {
         let mut txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
-        txn.set_durability(Durability::Immediate)
+        let durability = if durable {
+            Durability::Immediate
+        } else {
+            Durability::None
+        };
+        txn.set_durability(durability)
             .map_err(|e| self.db_error(e))?;
         txn.set_two_phase_commit(true);
         body(&txn).map_err(|e| self.db_error(e))?;
@@ -340,121 +381,9 @@ fn initialise(db: &Database, path: &Path, config: &TableConfig) -> Result<(), Jo
     body().map_err(|e| JournalError::from_db(path, e))
 }
 
-/// Fails unless the database is a journal of this build's format.
-pub(crate) fn check_format(db: &Database, path: &Path) -> Result<(), JournalError> {
-    match store::read_format(db, path)? {
-        Some(FORMAT) => Ok(()),
-        Some(found) => Err(JournalError::UnsupportedFormat {
-            found,
-            supported: FORMAT,
-        }),
-        None => Err(JournalError::NotAJournal {
-            path: path.to_path_buf(),
-            reason: "no journal metadata".to_string(),
-        }),
-    }
-}
-
-/// The table config stored in the journal.
-pub(crate) fn read_config(db: &Database, path: &Path) -> Result<TableConfig, JournalError> {
-    let corrupt = |reason: String| JournalError::Corrupt {
-        path: path.to_path_buf(),
-        reason: format!("table config record: {reason}"),
-    };
-    let txn = db
-        .begin_read()
-        .map_err(|e| JournalError::from_db(path, e))?;
-    let table = txn
-        .open_table(META)
-        .map_err(|e| JournalError::from_db(path, e))?;
-    let stored = table
-        .get(META_CONFIG)
-        .map_err(|e| JournalError::from_db(path, e))?
-        .ok_or_else(|| corrupt("missing".to_string()))?;
-    store::open_record("meta", Key::Name(META_CONFIG), stored.value()).map_err(corrupt)
-}
-
-/// Up to `max` decided heights from `from` on, in order (stops at the first gap).
-pub(crate) fn read_heights(
-    db: &Database,
-    path: &Path,
-    from: u64,
-    max: usize,
-) -> Result<Vec<StoredHeight>, JournalError> {
-    let mut out = Vec::new();
-    let txn = db
-        .begin_read()
-        .map_err(|e| JournalError::from_db(path, e))?;
-    let blocks = txn
-        .open_table(BLOCKS)
-        .map_err(|e| JournalError::from_db(path, e))?;
-    let decided = txn
-        .open_table(DECIDED)
-        .map_err(|e| JournalError::from_db(path, e))?;
-    let corrupt = |reason: String| JournalError::Corrupt {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let mut height = from.max(1);
-    while out.len() < max {
-        let (Some(block), Some(record)) = (
-            blocks
-                .get(height)
-                .map_err(|e| JournalError::from_db(path, e))?,
-            decided
-                .get(height)
-                .map_err(|e| JournalError::from_db(path, e))?,
-        ) else {
-            break;
-        };
-        let bytes = store::open_bytes("blocks", Key::Number(height), block.value())
-            .map_err(|r| corrupt(format!("block at height {height}: {r}")))?;
-        let record: DecidedRecord =
-            store::open_record("decided", Key::Number(height), record.value())
-                .map_err(|r| corrupt(format!("decision at height {height}: {r}")))?;
-        out.push(StoredHeight {
-            height,
-            value: bitcraps_consensus::Value::new(bytes.to_vec()),
-            certificate: record.certificate,
-            state_hash: record.state_hash,
-            events: record.events,
-        });
-        height = height.saturating_add(1);
-    }
-    Ok(out)
-}
-
-/// Every evidence record, in order.
-pub(crate) fn read_evidence(
-    db: &Database,
-    path: &Path,
-) -> Result<Vec<EvidenceRecord>, JournalError> {
-    let txn = db
-        .begin_read()
-        .map_err(|e| JournalError::from_db(path, e))?;
-    let table = match txn.open_table(EVIDENCE) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(JournalError::from_db(path, e)),
-    };
-    let mut out = Vec::new();
-    for entry in table.iter().map_err(|e| JournalError::from_db(path, e))? {
-        let (key, value) = entry.map_err(|e| JournalError::from_db(path, e))?;
-        let seq = key.value();
-        let record =
-            store::open_record("evidence", Key::Number(seq), value.value()).map_err(|reason| {
-                JournalError::Corrupt {
-                    path: path.to_path_buf(),
-                    reason: format!("evidence record {seq}: {reason}"),
-                }
-            })?;
-        out.push(record);
-    }
-    Ok(out)
-}
-
 /// Refuses a guard that would let the engine sign, for some kind, at an earlier (height, round)
-/// than the durable guard already signed.
+/// than the durable guard already signed, or that holds another message than the durable one at
+/// the same (height, round): either could make the node sign two conflicting messages.
 fn check_no_regression(old: &PersistentState, new: &PersistentState) -> Result<(), JournalError> {
     let proposal_at = |s: &PersistentState| {
         s.guard
@@ -466,37 +395,50 @@ fn check_no_regression(old: &PersistentState, new: &PersistentState) -> Result<(
             .last_vote(kind)
             .map(|v: &SignedVote| (v.vote.height, v.vote.round))
     };
+    let same_vote = |kind| old.guard.last_vote(kind) == new.guard.last_vote(kind);
     let slots = [
-        ("proposal", proposal_at(old), proposal_at(new)),
+        (
+            "proposal",
+            proposal_at(old),
+            proposal_at(new),
+            old.guard.last_proposal() == new.guard.last_proposal(),
+        ),
         (
             "prevote",
             vote_at(old, VoteKind::Prevote),
             vote_at(new, VoteKind::Prevote),
+            same_vote(VoteKind::Prevote),
         ),
         (
             "precommit",
             vote_at(old, VoteKind::Precommit),
             vote_at(new, VoteKind::Precommit),
+            same_vote(VoteKind::Precommit),
         ),
     ];
-    for (kind, old_at, new_at) in slots {
+    for (kind, old_at, new_at, same) in slots {
         let Some((old_height, old_round)) = old_at else {
             continue;
         };
-        let regressed = match new_at {
-            None => true,
-            Some(at) => at < (old_height, old_round),
+        let (new_height, new_round) = match new_at {
+            None => (Height(0), Round(0)),
+            Some(at) if at == (old_height, old_round) && !same => {
+                return Err(JournalError::GuardConflict {
+                    kind,
+                    height: old_height,
+                    round: old_round,
+                })
+            }
+            Some(at) if at >= (old_height, old_round) => continue,
+            Some(at) => at,
         };
-        if regressed {
-            let (new_height, new_round) = new_at.unwrap_or_default();
-            return Err(JournalError::GuardRegression {
-                kind,
-                old_height,
-                old_round,
-                new_height,
-                new_round,
-            });
-        }
+        return Err(JournalError::GuardRegression {
+            kind,
+            old_height,
+            old_round,
+            new_height,
+            new_round,
+        });
     }
     Ok(())
 }

@@ -23,6 +23,8 @@
 //! // after applying a decision (Output::Decided → Chain::apply_decided):
 //! journal.record_decision(&DecidedHeight { value, certificate, state_hash, events })?;
 //! journal.record_evidence(&evidence)?;                   // Output::Evidence
+//! journal.set_decision_durability(DecisionDurability::WithNextGuard); // optional: one fsync
+//!                                                        // per height fewer (see its docs)
 //! journal.decisions(from, max)?                          // serve catch-up from the journal
 //! ```
 //!
@@ -53,6 +55,7 @@ pub mod export;
 pub mod identity;
 pub mod journal;
 pub mod paths;
+mod reads;
 pub mod records;
 pub mod recovery;
 pub mod replay;
@@ -67,7 +70,7 @@ pub use dice_audit::RollSummary;
 pub use error::{Failure, JournalError, Reason};
 pub use export::{export_json, HAND_HISTORY_FORMAT};
 pub use identity::{create_identity, load_identity, load_or_create_identity, IdentityError};
-pub use journal::Journal;
+pub use journal::{DecisionDurability, Journal};
 pub use paths::{default_data_dir, DataDir};
 pub use records::{DecidedHeight, EvidenceRecord, StoredHeight};
 pub use recovery::Recovered;

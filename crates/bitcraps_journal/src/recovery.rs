@@ -7,7 +7,8 @@ use bitcraps_consensus::{Engine, EngineConfig, Height, Keypair, PersistentState}
 use bitcraps_game::{Chain, Registry, TableState};
 
 use crate::error::JournalError;
-use crate::journal::{read_evidence, Journal};
+use crate::journal::Journal;
+use crate::reads::read_evidence;
 use crate::records::EvidenceRecord;
 use crate::replay::{replay, CertificateCheck};
 

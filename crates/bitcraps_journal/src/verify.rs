@@ -7,7 +7,7 @@ use bitcraps_game::{Registry, TableConfig, TableState};
 
 use crate::dice_audit::DiceAudit;
 use crate::error::{hex, Failure, JournalError, Reason};
-use crate::journal::{check_format, read_config, read_evidence};
+use crate::reads::{check_format, read_config, read_evidence};
 use crate::replay::{replay, CertificateCheck};
 use crate::report::Report;
 use crate::store::{self, BLOCKS};

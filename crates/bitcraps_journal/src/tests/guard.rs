@@ -92,6 +92,29 @@ fn a_regressing_guard_is_refused_and_the_durable_one_kept() {
         journal.record_guard(&forgetful),
         Err(JournalError::GuardRegression { .. })
     ));
+    // Another vote at the same height and round: a double vote in the making.
+    let mut conflicting = later.clone();
+    let key = &table.keys()[0];
+    let vote = Vote {
+        table: table.config().table_id,
+        height: Height(5),
+        round: Round(1),
+        kind: VoteKind::Precommit,
+        value: Some(ValueId([9; 32])),
+        signer: key.peer_id(),
+    };
+    conflicting.guard = SigningGuard::default();
+    conflicting.guard.sign_vote(key, vote);
+    assert!(matches!(
+        journal.record_guard(&conflicting),
+        Err(JournalError::GuardConflict {
+            kind: "precommit",
+            ..
+        })
+    ));
+    journal
+        .record_guard(&later)
+        .expect("the same guard again is fine");
     drop(journal);
     let journal = Journal::open(&path, table.config()).expect("reopen");
     assert_eq!(journal.guard(), Some(&later));
@@ -161,4 +184,28 @@ fn a_restored_engine_repeats_itself_instead_of_equivocating() {
         engine.persistent_state().guard,
         journal.guard().expect("guard").guard
     );
+}
+
+#[test]
+fn deferred_decisions_are_durable_with_the_next_guard() {
+    let dir = TempDir::new();
+    let path = dir.file("t.redb");
+    let mut table = DemoTable::new(4).expect("table");
+    let mut journal = Journal::open(&path, table.config()).expect("open");
+    journal.set_decision_durability(crate::DecisionDurability::WithNextGuard);
+    let heights = table.play_roll(true).expect("roll");
+    for height in &heights {
+        journal.record_decision(&height.decided()).expect("record");
+    }
+    assert_eq!(journal.height(), heights.len() as u64);
+    let state = state_after(&table, &[(heights.len() as u64 + 1, 0, false)]);
+    journal.record_guard(&state).expect("durable");
+    let copy = dir.file("copy.redb");
+    std::fs::copy(&path, &copy).expect("copy while open");
+    let recovered = Journal::open(&copy, table.config())
+        .expect("the copy opens")
+        .load()
+        .expect("recovers");
+    assert_eq!(recovered.state.hash(), table.state().hash());
+    assert_eq!(recovered.guard, Some(state));
 }
