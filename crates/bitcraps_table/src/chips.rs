@@ -226,7 +226,7 @@ fn settle(
 
 /// Rebuilds the bet and rail stacks from the decided state (while the dice fly, the table still
 /// shows the bets as they were when the dice left the shooter's hand).
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn rebuild_stacks(
     mut commands: Commands,
     mut dirty: ResMut<StacksDirty>,
