@@ -211,7 +211,7 @@ fn summary(spec: &TableSpec, apps: &[App], frames: u64, took: Duration) -> Resul
         common.0,
         hashes
             .first()
-            .map_or("-".into(), |h| bitcraps::consensus::short_hex(h)),
+            .map_or("-".into(), bitcraps::consensus::short_hex),
         honest.len(),
         if agree { "identical" } else { "MISMATCH" }
     );

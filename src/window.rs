@@ -63,11 +63,23 @@ fn probe() -> Result<(), GameError> {
     });
     let adapters = bevy::tasks::block_on(instance.enumerate_adapters(backends));
     if adapters.is_empty() {
-        return Err(GameError::NoAdapter(format!(
-            "no adapter for the {backends:?} backends"
-        )));
+        return Err(GameError::NoAdapter("no Vulkan adapter found".into()));
     }
     Ok(())
+}
+
+/// The error behind a panic of the windowing or rendering setup.
+fn window_error(panic: Box<dyn std::any::Any + Send>) -> GameError {
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(ToString::to_string))
+        .unwrap_or_default();
+    if message.contains("GPU") || message.contains("adapter") {
+        GameError::NoAdapter(message)
+    } else {
+        GameError::NoDisplay(format!("the window could not open: {message}"))
+    }
 }
 
 /// Opens the window and plays until it is closed (or the screenshot is saved).
@@ -83,22 +95,30 @@ pub fn run(spec: &TableSpec, options: WindowOptions) -> Result<(), GameError> {
     } else {
         (1600, 900)
     };
-    let mut app = App::new();
-    app.add_plugins(
-        DefaultPlugins
-            .set(WindowPlugin {
-                primary_window: Some(Window {
-                    title: "BitCraps - peer-to-peer craps agreed by consensus".into(),
-                    resolution: WindowResolution::new(width, height),
+    // Opening the window panics where there is no X server: quietly, it becomes a clear error.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let opened = catch_unwind(AssertUnwindSafe(|| {
+        let mut app = App::new();
+        app.add_plugins(
+            DefaultPlugins
+                .set(WindowPlugin {
+                    primary_window: Some(Window {
+                        title: "BitCraps - peer-to-peer craps agreed by consensus".into(),
+                        resolution: WindowResolution::new(width, height),
+                        ..default()
+                    }),
+                    ..default()
+                })
+                .set(LogPlugin {
+                    filter: "warn,bitcraps=info,bitcraps_table=info,wgpu=error,naga=error".into(),
                     ..default()
                 }),
-                ..default()
-            })
-            .set(LogPlugin {
-                filter: "warn,bitcraps=info,bitcraps_table=info,wgpu=error,naga=error".into(),
-                ..default()
-            }),
-    );
+        );
+        app
+    }));
+    std::panic::set_hook(default_hook);
+    let mut app = opened.map_err(window_error)?;
     spec.seat(&mut app, &participants, 0)?;
     app.add_plugins(TablePlugin)
         .insert_resource(participants.names.clone())
@@ -113,18 +133,7 @@ pub fn run(spec: &TableSpec, options: WindowOptions) -> Result<(), GameError> {
             outcome: outcome.clone(),
         });
     }
-    let exit = catch_unwind(AssertUnwindSafe(|| app.run())).map_err(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(ToString::to_string))
-            .unwrap_or_default();
-        if message.contains("GPU") || message.contains("adapter") {
-            GameError::NoAdapter(message)
-        } else {
-            GameError::NoDisplay(format!("the window could not open ({message})"))
-        }
-    })?;
+    let exit = catch_unwind(AssertUnwindSafe(|| app.run())).map_err(window_error)?;
     if options.screenshot.is_some() {
         let outcome = outcome
             .lock()

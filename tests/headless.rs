@@ -4,25 +4,27 @@
 
 use std::process::Command;
 
-fn play(args: &[&str]) -> String {
+/// Runs `bitcraps --headless ARGS`: its output, or why it failed.
+fn play(args: &[&str]) -> Result<String, String> {
     let output = Command::new(env!("CARGO_BIN_EXE_bitcraps"))
         .arg("--headless")
         .args(args)
         .output()
-        .expect("run the game");
+        .map_err(|e| format!("cannot run the game: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    if !output.status.success() {
+        return Err(format!(
+            "{args:?} failed: {}\n{stdout}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(stdout)
 }
 
 #[test]
 fn a_hundred_rolls_keep_the_books_balanced() {
-    let out = play(&["--rolls", "100"]);
+    let out = play(&["--rolls", "100"]).expect("100 rolls");
     assert!(out.contains("roll 100 at height"), "{out}");
     assert!(out.contains(": balanced"), "{out}");
     assert!(out.contains("on all 4 honest players: identical"), "{out}");
@@ -31,7 +33,7 @@ fn a_hundred_rolls_keep_the_books_balanced() {
 
 #[test]
 fn a_withholding_bot_is_punished_and_the_books_still_balance() {
-    let out = play(&["--rolls", "10", "--byzantine-bot", "withhold"]);
+    let out = play(&["--rolls", "10", "--byzantine-bot", "withhold"]).expect("withholder");
     assert!(out.contains("withheld its dice reveal"), "{out}");
     assert!(
         out.contains("(withholds reveals) balance       0  bond     0  unseated"),
@@ -43,7 +45,7 @@ fn a_withholding_bot_is_punished_and_the_books_still_balance() {
 
 #[test]
 fn a_double_voter_is_caught_with_evidence() {
-    let out = play(&["--rolls", "10", "--byzantine-bot", "double-vote"]);
+    let out = play(&["--rolls", "10", "--byzantine-bot", "double-vote"]).expect("double voter");
     assert!(
         out.contains("misbehaviour detected: Bot 3 (double votes): double vote"),
         "{out}"

@@ -128,6 +128,15 @@ fn the_checks_fail_without_the_table() {
     let failures = check(&wrong_chips, &fake_manifest()).expect_err("orange chips for blue");
     assert_eq!(failures.len(), 1, "{failures:?}");
 
+    // Felt only around the edges: the table is not where it should be.
+    let mut hollow = synthetic_table();
+    hollow.paint_rect(384, 336, 1024, 496, [90, 50, 20]);
+    let failures = check(&hollow, &fake_manifest()).expect_err("no felt in the centre");
+    assert!(
+        failures.iter().any(|f| f.contains("of its centre")),
+        "{failures:?}"
+    );
+
     assert!(
         check(&synthetic_table(), &Manifest::default()).is_err(),
         "nothing promised"

@@ -210,10 +210,18 @@ pub fn check(image: &Rgb, manifest: &Manifest) -> Result<Report, Vec<String>> {
         .filter(|p| is_felt([p[0], p[1], p[2]]))
         .count();
     report.felt_share = felt as f32 / (image.width * image.height) as f32;
-    if report.felt_share < 0.25 {
+    let (w, h) = (image.width as f32, image.height as f32);
+    let centre = rect_pixels(image, (w * 0.30, h * 0.42, w * 0.80, h * 0.62));
+    let felt_centre = centre
+        .iter()
+        .filter(|(x, y)| is_felt(image.get(*x, *y)))
+        .count();
+    report.felt_centre = felt_centre as f32 / centre.len().max(1) as f32;
+    if report.felt_share < 0.15 || report.felt_centre < 0.6 {
         failures.push(format!(
-            "felt covers {:.0}% of the image",
-            report.felt_share * 100.0
+            "felt covers {:.0}% of the image, {:.0}% of its centre",
+            report.felt_share * 100.0,
+            report.felt_centre * 100.0
         ));
     }
 

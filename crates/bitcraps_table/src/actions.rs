@@ -204,6 +204,44 @@ mod tests {
     }
 
     #[test]
+    fn a_contract_bet_cannot_be_taken_down_and_says_why() {
+        use bitcraps_game::driver::{LocalTable, RollPlan};
+        use bitcraps_game::Operation;
+        let mut table =
+            LocalTable::new(4, 1_000, 1_000_000, Arc::new(Registry::new())).expect("table");
+        let seat = Seat(0);
+        let place = Operation::PlaceBet {
+            kind: BetKind::PassLine,
+            amount: 25,
+            working: Working::TableRule,
+        };
+        let field = Operation::PlaceBet {
+            kind: BetKind::Field,
+            amount: 10,
+            working: Working::TableRule,
+        };
+        let ops = vec![
+            table.sign_seat(seat, place).expect("sign"),
+            table.sign_seat(seat, field).expect("sign"),
+        ];
+        table.apply(ops).expect("bets placed");
+        let pass = SpotTarget::Bet(BetKind::PassLine);
+        // On the come-out a pass line bet is not yet a contract: it may come down.
+        assert!(matches!(
+            removable_bet(table.state(), seat, pass),
+            Ok((_, BetKind::PassLine))
+        ));
+        // A 4 sets the point: now it is a contract bet.
+        table.play_roll(&RollPlan::dice(1, 3)).expect("roll");
+        assert_eq!(table.state().phase(), Phase::Point(Point::Four));
+        let refusal = removable_bet(table.state(), seat, pass).expect_err("contract");
+        assert_eq!(
+            refusal.to_string(),
+            "pass line is a contract bet and cannot be taken down"
+        );
+    }
+
+    #[test]
     fn taking_down_nothing_is_explained() {
         let state = table();
         assert_eq!(

@@ -126,6 +126,9 @@ impl ChipAssets {
     }
 }
 
+/// Bet stacks and rail stacks.
+type AnyStack = Or<(With<ChipStack>, With<RailStack>)>;
+
 /// Bet results waiting for the dice to land.
 #[derive(Resource, Default, Debug)]
 struct PendingResults(Vec<BetResolved>);
@@ -232,7 +235,7 @@ fn rebuild_stacks(
     mut dirty: ResMut<StacksDirty>,
     show: Res<DiceShow>,
     view: Res<TableView>,
-    stacks: Query<Entity, Or<(With<ChipStack>, With<RailStack>)>>,
+    stacks: Query<Entity, AnyStack>,
     mut assets: ResMut<ChipAssets>,
     mut materials: ResMut<Assets<StandardMaterial>>,
 ) {
