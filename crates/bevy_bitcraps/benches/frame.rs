@@ -3,12 +3,15 @@
 //! Sixteen Apps share one in-memory hub and are stepped together; App 0 is measured. Stamps
 //! taken between the plugin's chained sets split each frame into the verify set (signature
 //! checks) and everything else (receive, consensus, apply with the craps rules, send, cleanup).
+//! The verify set is measured both ways: batched (the default) and one by one with
+//! `verify_strict` ([`SignatureChecks::OneByOne`] on App 0).
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy_bitcraps::testing::TestTable;
+use bevy_bitcraps::verify::SignatureChecks;
 use bevy_bitcraps::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -105,15 +108,25 @@ fn bench(c: &mut Criterion) {
             total - verify
         })
     });
-    group.bench_function("signature_checks_per_frame", |b| {
-        b.iter_custom(|iters| {
-            take(&mut t);
-            for _ in 0..iters {
-                t.step();
-            }
-            take(&mut t).1
-        })
-    });
+    for mode in [SignatureChecks::Batched, SignatureChecks::OneByOne] {
+        let name = match mode {
+            SignatureChecks::Batched => "signature_checks_per_frame",
+            SignatureChecks::OneByOne => "signature_checks_per_frame_one_by_one",
+        };
+        t.apps[0].world_mut().insert_resource(mode);
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                take(&mut t);
+                for _ in 0..iters {
+                    t.step();
+                }
+                take(&mut t).1
+            })
+        });
+    }
+    t.apps[0]
+        .world_mut()
+        .insert_resource(SignatureChecks::Batched);
     group.bench_function("frame_total", |b| {
         b.iter_custom(|iters| {
             take(&mut t);
@@ -124,21 +137,25 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
-    // A summary over a fixed run, for BENCHMARKS.md.
-    take(&mut t);
-    let start_height = t.view(0).height.0;
-    for _ in 0..600 {
-        t.step();
+    // A summary over fixed runs, for BENCHMARKS.md.
+    for mode in [SignatureChecks::Batched, SignatureChecks::OneByOne] {
+        t.apps[0].world_mut().insert_resource(mode);
+        take(&mut t);
+        let start_height = t.view(0).height.0;
+        for _ in 0..600 {
+            t.step();
+        }
+        let (total, verify, frames, checks) = take(&mut t);
+        let heights = t.view(0).height.0 - start_height;
+        eprintln!(
+            "{mode:?}, 600 frames: {heights} heights, mean per frame: total {:?}, signature checks {:?} ({:.1} checks, {:?} each), rest {:?}",
+            total / frames as u32,
+            verify / frames as u32,
+            checks as f64 / frames as f64,
+            verify / (checks.max(1) as u32),
+            (total - verify) / frames as u32
+        );
     }
-    let (total, verify, frames, checks) = take(&mut t);
-    let heights = t.view(0).height.0 - start_height;
-    eprintln!(
-        "600 frames: {heights} heights, mean per frame: total {:?}, signature checks {:?} ({:.1} checks), rest {:?}",
-        total / frames as u32,
-        verify / frames as u32,
-        checks as f64 / frames as f64,
-        (total - verify) / frames as u32
-    );
 }
 
 criterion_group!(benches, bench);

@@ -17,7 +17,7 @@ use crate::keys::{Keypair, PeerId};
 use crate::message::{SignedProposal, Status, Verified, Vote};
 use crate::participants::ParticipantSet;
 use crate::timeouts::{Timeout, TimeoutKind};
-use crate::types::{Height, Round, Value, ValueId, VoteKind};
+use crate::types::{Height, Round, TableId, Value, ValueId, VoteKind};
 use crate::votekeeper::{AddVote, VoteKeeper};
 use crate::wire::{VerifiedMessage, WireMessage};
 
@@ -393,7 +393,7 @@ impl Engine {
                     AddVote::Duplicate => Ok(false),
                     AddVote::Conflict(evidence) => {
                         if let Some(evidence) = evidence {
-                            out.push(Output::Evidence(*evidence));
+                            emit_evidence(&self.config.table, &self.participants, *evidence, out);
                         }
                         Ok(true)
                     }
@@ -463,10 +463,11 @@ impl Engine {
         }
         if let Some(first) = seen.first() {
             if self.double_proposal_reported.insert(header.round) {
-                out.push(Output::Evidence(Evidence::DoubleProposal {
+                let evidence = Evidence::DoubleProposal {
                     first: first.signed.clone(),
                     second: proposal.signed.clone(),
-                }));
+                };
+                emit_evidence(&self.config.table, &self.participants, evidence, out);
             }
             if seen.len() >= 2 {
                 return Ok(true);
@@ -813,5 +814,22 @@ impl Engine {
         {
             false
         }
+    }
+}
+
+/// Outputs evidence only if it verifies strictly. Its messages reached the engine as
+/// [`Verified`], but a host may have verified them with a batch equation ([`crate::batch`]),
+/// which can accept a signature — crafted by its own signer — that `verify_strict` refuses.
+/// Every node that applies evidence checks it with `verify_strict`, so evidence failing that
+/// check would be refused everywhere, to the cost of the honest node submitting it. Two strict
+/// checks, only when there is evidence.
+fn emit_evidence(
+    table: &TableId,
+    participants: &ParticipantSet,
+    evidence: Evidence,
+    out: &mut Vec<Output>,
+) {
+    if evidence.verify(table, participants).is_ok() {
+        out.push(Output::Evidence(evidence));
     }
 }

@@ -17,6 +17,7 @@
 //! - [`evidence`]: self-verifying proof of double votes and double proposals.
 //! - [`guard`]: the signing guard and the state to persist against double-signing after a crash.
 //! - [`wire`] and [`codec`]: messages on the wire, size-limited bincode.
+//! - [`batch`]: batch signature verification of live messages (and why it is safe there only).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -32,6 +33,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod batch;
 pub mod certificate;
 pub mod codec;
 mod config;
@@ -50,6 +52,7 @@ mod types;
 mod votekeeper;
 pub mod wire;
 
+pub use batch::{verify_batch, BatchOutcome, BatchVerifier};
 pub use certificate::{CommitCertificate, CommitSignature, Decision};
 #[cfg(feature = "fault-injection")]
 pub use config::Faults;

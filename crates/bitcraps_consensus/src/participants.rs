@@ -1,6 +1,7 @@
 //! The seated participants of a height, their thresholds and the proposer rotation.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use ed25519_dalek::VerifyingKey;
 
@@ -17,6 +18,9 @@ pub struct ParticipantSet {
     ids: Vec<PeerId>,
     keys: Vec<VerifyingKey>,
     index: BTreeMap<PeerId, usize>,
+    /// Per participant: may its signatures go through batch verification? Computed on first
+    /// use (see [`ParticipantSet::batchable`]): a torsion check costs about one signature check.
+    batchable: OnceLock<Vec<bool>>,
 }
 
 impl ParticipantSet {
@@ -37,7 +41,12 @@ impl ParticipantSet {
             .map(|id| id.verifying_key())
             .collect::<Result<Vec<_>, _>>()?;
         let index = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        Ok(ParticipantSet { ids, keys, index })
+        Ok(ParticipantSet {
+            ids,
+            keys,
+            index,
+            batchable: OnceLock::new(),
+        })
     }
 
     /// Number of participants n.
@@ -93,6 +102,22 @@ impl ParticipantSet {
     /// The parsed public key of a seated participant.
     pub fn key(&self, id: &PeerId) -> Option<&VerifyingKey> {
         self.position(id).map(|i| &self.keys[i])
+    }
+
+    /// True if the participant's key lies in the prime-order subgroup (has no torsion
+    /// component), so that batch verification of its signatures cannot disagree with
+    /// `verify_strict` because of the key (see [`crate::batch`]). Every honestly generated key
+    /// does; a participant who registered a mixed-order key is always verified one by one.
+    pub(crate) fn batchable(&self, id: &PeerId) -> bool {
+        let flags = self.batchable.get_or_init(|| {
+            self.keys
+                .iter()
+                .map(|key| key.to_edwards().is_torsion_free())
+                .collect()
+        });
+        self.position(id)
+            .and_then(|i| flags.get(i).copied())
+            .unwrap_or(false)
     }
 
     /// The proposer of (height, round): round-robin over the canonical order.
