@@ -40,6 +40,7 @@ fn the_window_shows_the_table_the_dice_and_the_chips() {
         "the game failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
         output.status
     );
+    println!("{}", stdout.trim());
     let image = Rgb::load(&png).expect("the screenshot");
     let manifest = std::fs::read_to_string(png.with_extension("manifest")).expect("manifest");
     let manifest = Manifest::parse(&manifest).expect("manifest lines");
