@@ -3,14 +3,50 @@
 use std::path::PathBuf;
 
 use bevy_bitcraps::ByzantineKind;
-use clap::{Parser, ValueEnum};
+use bitcraps::net::DEFAULT_PORT;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Trustless peer-to-peer craps: you and bot players at a 3D table, every bet, roll and payout
 /// agreed by Byzantine-fault-tolerant consensus among the players' own machines (here, one
 /// process: every player is a full consensus node over an in-memory network).
 #[derive(Parser, Debug, Clone)]
-#[command(name = "bitcraps", version, about, long_about = None)]
+#[command(
+    name = "bitcraps",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
+    /// A tool instead of a table: a dedicated relay, or a journal check or export.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Host a table on the network: a relay on ADDR:PORT (default 0.0.0.0:5000) that every
+    /// player joins, you included; prints the address to share. The relay passes signed
+    /// messages on but cannot forge them.
+    #[arg(
+        long,
+        value_name = "ADDR:PORT",
+        num_args = 0..=1,
+        default_missing_value = "0.0.0.0:5000",
+        conflicts_with = "join"
+    )]
+    pub host: Option<String>,
+    /// Join the table hosted at ADDR:PORT (the address the host printed).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub join: Option<String>,
+    /// Seats at a hosted table (4 to 16): play starts when that many players have joined.
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(4..=16))]
+    pub players: u16,
+    /// Where your identity and table journals are kept (default: the OS data directory, e.g.
+    /// ~/.local/share/bitcraps).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Your seat key file (created on first use, readable by you only; default: `identity.key`
+    /// in the data directory).
+    #[arg(long, value_name = "PATH")]
+    pub identity: Option<PathBuf>,
     /// Bot players besides you (3 to 15: a table seats 4 to 16).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(3..=15))]
     pub bots: u16,
@@ -41,6 +77,47 @@ pub struct Cli {
     /// Give up after this many seconds (headless and screenshot runs).
     #[arg(long, default_value_t = 900, value_name = "SECONDS")]
     pub timeout: u64,
+}
+
+/// The tools.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// A dedicated relay with no player: players `--join` it. Runs until stopped.
+    Relay(RelayArgs),
+    /// Check a table journal offline: every certificate, signature, dice outcome, payout and
+    /// the accounting identity at every height. Exits non-zero on the first failure.
+    Verify {
+        /// The journal file (`*.redb` in the data directory's `tables/`).
+        path: PathBuf,
+        /// The hash of the table config the players agreed on (hex, as `bitcraps verify`
+        /// prints it). Without it the journal is checked against the config it carries, which
+        /// proves the history follows from that config but not which table it is.
+        #[arg(long, value_name = "HEX")]
+        config_hash: Option<String>,
+    },
+    /// Write a journal's hand history.
+    Export {
+        /// The journal file.
+        path: PathBuf,
+        /// As JSON on standard output (the only format so far).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `bitcraps relay`.
+#[derive(Args, Debug, Clone)]
+pub struct RelayArgs {
+    /// The UDP port to listen on.
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "0.0.0.0", value_name = "ADDR")]
+    pub bind: std::net::IpAddr,
+    /// Seats at the table (4 to 16).
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(4..=16))]
+    pub players: u16,
 }
 
 /// How the Byzantine bot cheats.
@@ -121,5 +198,23 @@ mod tests {
             Cli::try_parse_from(["bitcraps", "--bots", "16"]).is_err(),
             "at most 16 seats"
         );
+    }
+
+    #[test]
+    fn network_play_and_tools_parse() {
+        let host = Cli::parse_from(["bitcraps", "--host"]);
+        assert_eq!(host.host.as_deref(), Some("0.0.0.0:5000"));
+        let host = Cli::parse_from(["bitcraps", "--host", "127.0.0.1:6000", "--players", "5"]);
+        assert_eq!(host.host.as_deref(), Some("127.0.0.1:6000"));
+        assert_eq!(host.players, 5);
+        let join = Cli::parse_from(["bitcraps", "--join", "192.168.1.2:5000"]);
+        assert_eq!(join.join.as_deref(), Some("192.168.1.2:5000"));
+        assert!(Cli::try_parse_from(["bitcraps", "--host", "--join", "x:1"]).is_err());
+        let relay = Cli::parse_from(["bitcraps", "relay", "--port", "7000"]);
+        assert!(matches!(relay.command, Some(Command::Relay(RelayArgs { port: 7000, .. }))));
+        let verify = Cli::parse_from(["bitcraps", "verify", "t.redb"]);
+        assert!(matches!(verify.command, Some(Command::Verify { .. })));
+        let export = Cli::parse_from(["bitcraps", "export", "t.redb", "--json"]);
+        assert!(matches!(export.command, Some(Command::Export { json: true, .. })));
     }
 }

@@ -46,6 +46,36 @@ pub enum GameError {
     /// The screenshot was not saved.
     #[error("the screenshot was not saved: {0}")]
     Screenshot(String),
+    /// A journal could not be opened or read.
+    #[error(transparent)]
+    Journal(#[from] bitcraps::journal::JournalError),
+    /// A journal failed a check.
+    #[error("journal {path} FAILED at {failure}")]
+    Verify {
+        /// The journal.
+        path: std::path::PathBuf,
+        /// The first failing height and why.
+        failure: bitcraps::journal::Failure,
+    },
+    /// A journal is not the table the players agreed on.
+    #[error(
+        "journal {path} is for table config {found}, not {expected}: it is another table \
+         (or was replaced)"
+    )]
+    ConfigHash {
+        /// The journal.
+        path: std::path::PathBuf,
+        /// The hash given on the command line.
+        expected: String,
+        /// The journal's config hash.
+        found: String,
+    },
+    /// `bitcraps export` without a format.
+    #[error("choose an export format: `bitcraps export PATH --json`")]
+    ExportFormat,
+    /// Standard output could not be written.
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
     /// The window's App stopped with an error.
     #[error("the game stopped: {0}")]
     Stopped(String),

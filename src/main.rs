@@ -5,6 +5,7 @@
 //! the options (`--bots`, `--byzantine-bot`, `--headless --rolls`, `--screenshot
 //! --after-rolls`).
 
+mod audit;
 mod cli;
 mod error;
 mod headless;
@@ -17,11 +18,27 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 use crate::local_table::{Pace, TableSpec};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Command::Verify { path, config_hash }) => audit::verify(path, config_hash.as_deref()),
+        Some(Command::Export { path, json }) => audit::export(path, *json),
+        Some(Command::Relay(_)) | None => play(cli),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bitcraps: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A table: the local one (the default), or network play.
+fn play(cli: Cli) -> Result<(), error::GameError> {
     let headless = cli.headless;
     let screenshot = cli.screenshot.is_some();
     let spec = TableSpec {
@@ -32,7 +49,7 @@ fn main() -> ExitCode {
         autoplay: headless || screenshot || cli.autoplay,
     };
     let timeout = Duration::from_secs(cli.timeout);
-    let result = if headless {
+    if headless {
         headless::run(&spec, cli.rolls, timeout)
     } else {
         window::run(
@@ -42,12 +59,5 @@ fn main() -> ExitCode {
                 timeout,
             },
         )
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bitcraps: {e}");
-            ExitCode::FAILURE
-        }
     }
 }
