@@ -114,9 +114,12 @@ impl GamePlugin {
     }
 }
 
-/// The game's start time, for the local clock.
-#[derive(Resource, Clone, Copy, Debug)]
-struct GenesisTime(u64);
+/// What the local game clock reads when the App starts, ms since the Unix epoch (the clock then
+/// advances with Bevy's virtual time): the genesis time, or — for a node resumed from a journal
+/// — the last decided block's time, so that its proposals and its clock check follow on from
+/// the table's history.
+#[derive(Resource, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GenesisTime(pub u64);
 
 impl Plugin for GamePlugin {
     fn build(&self, app: &mut App) {

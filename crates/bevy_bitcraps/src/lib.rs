@@ -11,7 +11,7 @@
 //!   pruned, so the world stays bounded;
 //! - read [`ConsensusStatus`], [`TableView`] and [`PeerHealth`];
 //! - read the messages [`HeightDecided`], [`MisbehaviourDetected`], [`DesyncDetected`],
-//!   [`MessageRejected`], [`ApplicationPacket`];
+//!   [`MessageRejected`], [`ApplicationPacket`], [`PersistFailed`];
 //! - order your systems around the chained [`BitCrapsSystems`] sets.
 //!
 //! The table's rules live behind [`TableApplication`]; [`BasicApp`] is a minimal one.
@@ -100,14 +100,16 @@ pub use game_messages::{
     BetResolved, DiceRolled, DisputeOpened, DisputeResolved, GameEvent, OperationDecided,
     PenaltyApplied, SeatJoined, SeatLeft,
 };
-pub use game_plugin::{GamePlugin, GameRegistry, GameSetup, GameStartError, RegistryInUse};
+pub use game_plugin::{
+    GamePlugin, GameRegistry, GameSetup, GameStartError, GenesisTime, RegistryInUse,
+};
 pub use index::EntityIndex;
 pub use memory::{MemoryHub, MemoryTransport};
 pub use messages::{
     ApplicationPacket, DesyncDetected, HeightDecided, MessageRejected, Misbehaviour,
-    MisbehaviourDetected,
+    MisbehaviourDetected, PersistFailed,
 };
-pub use node::{ConsensusNode, PersistHook};
+pub use node::{ConsensusNode, PersistError, PersistFailure, PersistHook};
 pub use player::{LocalPlayer, PlayerError};
 pub use plugin::BitCrapsPlugin;
 pub use receive::VerifyQueue;

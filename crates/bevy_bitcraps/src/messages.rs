@@ -82,3 +82,19 @@ pub struct ApplicationPacket {
     /// The payload.
     pub bytes: Vec<u8>,
 }
+
+/// The local consensus state could not be made durable (the [`crate::PersistHook`] failed), so
+/// the messages the engine signed in that step were dropped, never sent. The node keeps running
+/// and tries again on its next step; a game should tell the player that their votes are held
+/// back (for a journal: the disk is full or failing).
+#[derive(Message, Clone, Debug, PartialEq, Eq)]
+pub struct PersistFailed {
+    /// The height the engine was at.
+    pub height: Height,
+    /// Its round.
+    pub round: Round,
+    /// The store's error.
+    pub error: String,
+    /// Outbound messages dropped.
+    pub dropped: usize,
+}

@@ -44,11 +44,36 @@ pub struct Effects {
     pub rejections: Vec<RejectError>,
     /// Certified decisions whose value is invalid here: (height, sender).
     pub invalid_decisions: Vec<(Height, PeerId)>,
+    /// Steps whose messages were dropped because the persist hook failed.
+    pub persist_failures: Vec<PersistFailure>,
 }
 
-/// Called with the engine's persistent state before any message it signed leaves the node
-/// (the hook for the journal of a later issue).
-pub type PersistHook = Box<dyn FnMut(&PersistentState) + Send + Sync>;
+/// Why a [`PersistHook`] could not make the engine's persistent state durable (any error type
+/// of the store behind it, e.g. `bitcraps_journal::JournalError`).
+pub type PersistError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Called with the engine's persistent state (its signing guard, lock and round) before any
+/// message it signed leaves the node; it must return only once that state is durable.
+///
+/// Contract: on `Ok` the step's messages are queued for sending; on `Err` every outbound
+/// message of that step is dropped (never sent), the failure is logged, counted
+/// ([`ConsensusNode::persist_failures`]) and reported as a [`crate::PersistFailed`] message, and
+/// the node keeps running: the next step that sends anything calls the hook again with the
+/// then-current state, and gossip re-sends the votes that were held back once it succeeds.
+pub type PersistHook = Box<dyn FnMut(&PersistentState) -> Result<(), PersistError> + Send + Sync>;
+
+/// A persist hook failure, as recorded for the plugin to report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersistFailure {
+    /// The height the engine was at.
+    pub height: Height,
+    /// Its round.
+    pub round: Round,
+    /// The hook's error, rendered.
+    pub error: String,
+    /// Outbound messages of that step that were dropped.
+    pub dropped: usize,
+}
 
 /// The local consensus engine and its host state. Read it for diagnostics; the plugin's
 /// systems drive it.
@@ -56,6 +81,8 @@ pub type PersistHook = Box<dyn FnMut(&PersistentState) + Send + Sync>;
 pub struct ConsensusNode {
     engine: Engine,
     started: bool,
+    start_at: Height,
+    persist_failures: u64,
     timers: Vec<(Duration, Timeout)>,
     value_requests: Vec<(Height, Round, Duration)>,
     next_gossip: Duration,
@@ -90,6 +117,8 @@ impl ConsensusNode {
                 config.participants.clone(),
             ),
             started: false,
+            start_at: Height(1),
+            persist_failures: 0,
             timers: Vec::new(),
             value_requests: Vec::new(),
             next_gossip: Duration::ZERO,
@@ -118,6 +147,26 @@ impl ConsensusNode {
         node
     }
 
+    /// A node resuming after a restart: `engine` restored with its durable signing guard
+    /// (`Engine::restore`), starting `next_height` on its first frame, with `recent` decisions
+    /// (e.g. read back from a journal) to serve lagging peers. The plugin builds a fresh node;
+    /// replace its [`ConsensusNode`] resource with this one before the App's first update.
+    pub fn restored(
+        config: &BitCrapsConfig,
+        engine: Engine,
+        next_height: Height,
+        recent: impl IntoIterator<Item = (Height, Decision)>,
+    ) -> ConsensusNode {
+        let mut node = ConsensusNode::new(config);
+        node.engine = engine;
+        node.start_at = next_height.max(Height(1));
+        node.journal.extend(recent);
+        while node.journal.len() > node.journal_heights {
+            node.journal.pop_first();
+        }
+        node
+    }
+
     /// The engine (read-only).
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -126,6 +175,11 @@ impl ConsensusNode {
     /// Installs the hook called with the persistent state before signed messages are sent.
     pub fn set_persist_hook(&mut self, hook: PersistHook) {
         self.persist = Some(hook);
+    }
+
+    /// Steps whose outbound messages were dropped because the persist hook failed, since start.
+    pub fn persist_failures(&self) -> u64 {
+        self.persist_failures
     }
 
     /// Decisions this node can serve to lagging peers.
@@ -138,12 +192,12 @@ impl ConsensusNode {
         self.timers.len()
     }
 
-    /// Starts height 1 if not started yet.
+    /// Starts the first height (1, or the restored node's next height) if not started yet.
     pub(crate) fn ensure_started(&mut self, app: &dyn TableApplication, now: Duration) {
         if !self.started {
             self.started = true;
             self.next_gossip = now + self.gossip_interval;
-            self.start_height(Height(1), app, now);
+            self.start_height(self.start_at, app, now);
         }
     }
 
@@ -265,14 +319,34 @@ impl ConsensusNode {
                 return;
             }
         };
-        if self.persist.is_some() && outputs.iter().any(Output::is_message) {
-            let state = self.engine.persistent_state();
+        // The guard must be durable before anything this step signed leaves the node: the
+        // envelopes below only reach the transport in the send set, after this returns.
+        let mut send = true;
+        if outputs.iter().any(Output::is_message) {
             if let Some(hook) = self.persist.as_mut() {
-                hook(&state);
+                let state = self.engine.persistent_state();
+                if let Err(error) = hook(&state) {
+                    send = false;
+                    let dropped = outputs.iter().filter(|o| o.is_message()).count();
+                    log::error!(
+                        "{me}: could not persist the signing guard at {}/{}: {error}; \
+                         {dropped} outbound messages dropped",
+                        state.height,
+                        state.round
+                    );
+                    self.persist_failures += 1;
+                    self.effects.persist_failures.push(PersistFailure {
+                        height: state.height,
+                        round: state.round,
+                        error: error.to_string(),
+                        dropped,
+                    });
+                }
             }
         }
         for output in outputs {
             match output {
+                Output::Broadcast(_) | Output::SendTo { .. } if !send => {}
                 Output::Broadcast(message) => {
                     if message.author() == Some(me)
                         && matches!(message, WireMessage::Proposal(_) | WireMessage::Vote(_))

@@ -12,6 +12,7 @@ use crate::consensus::{drive_engine, update_status, GossipFired};
 use crate::index::EntityIndex;
 use crate::messages::{
     ApplicationPacket, DesyncDetected, HeightDecided, MessageRejected, MisbehaviourDetected,
+    PersistFailed,
 };
 use crate::node::ConsensusNode;
 use crate::receive::{receive_packets, VerifyQueue};
@@ -90,6 +91,7 @@ impl Plugin for BitCrapsPlugin {
             .add_message::<MessageRejected>()
             .add_message::<DesyncDetected>()
             .add_message::<ApplicationPacket>()
+            .add_message::<PersistFailed>()
             .configure_sets(
                 Update,
                 (

@@ -8,7 +8,7 @@ use crate::application::TableApp;
 use crate::byzantine::ByzantineBot;
 use crate::config::BitCrapsConfig;
 use crate::index::EntityIndex;
-use crate::messages::{MessageRejected, MisbehaviourDetected};
+use crate::messages::{MessageRejected, MisbehaviourDetected, PersistFailed};
 use crate::node::ConsensusNode;
 use crate::receive::report;
 use crate::status::PeerHealth;
@@ -27,11 +27,20 @@ pub(crate) fn send_effects(
     mut commands: Commands,
     mut rejected: MessageWriter<MessageRejected>,
     mut misbehaviour: MessageWriter<MisbehaviourDetected>,
+    mut persist_failed: MessageWriter<PersistFailed>,
 ) {
     // A height started in the apply set asked for a value after the consensus set ran: a
     // proposer answers now, so its proposal leaves in this frame rather than the next.
     node.answer_value_requests(&mut *app.0, time.elapsed());
     let effects = &mut node.effects;
+    for failure in effects.persist_failures.drain(..) {
+        persist_failed.write(PersistFailed {
+            height: failure.height,
+            round: failure.round,
+            error: failure.error,
+            dropped: failure.dropped,
+        });
+    }
     for message in effects.own.drain(..) {
         index.spawn(&mut commands, &message, true, true);
     }

@@ -42,6 +42,8 @@
 //!   with the verifier; [`verify`], [`report`], [`dice_audit`]: the verifier.
 //! - [`export`]: the hand history.
 //! - [`identity`]: the seat key file (owner-only); [`paths`]: the data directory.
+//! - `plugin` (cargo feature `bevy`): `JournalPlugin`, the journal inside a running
+//!   `bevy_bitcraps` node (persist hook, decisions and evidence recorded, resume after a crash).
 //! - [`demo`]: an honest table with certificates, to produce journals in tests and demos.
 //! - [`error`]: [`JournalError`], and [`Failure`] / [`Reason`] for a failed check.
 //!
@@ -55,6 +57,8 @@ pub mod export;
 pub mod identity;
 pub mod journal;
 pub mod paths;
+#[cfg(any(feature = "bevy", test))]
+pub mod plugin;
 mod reads;
 pub mod records;
 pub mod recovery;
@@ -72,6 +76,10 @@ pub use export::{export_json, HAND_HISTORY_FORMAT};
 pub use identity::{create_identity, load_identity, load_or_create_identity, IdentityError};
 pub use journal::{DecisionDurability, Journal};
 pub use paths::{default_data_dir, DataDir};
+#[cfg(any(feature = "bevy", test))]
+pub use plugin::{
+    JournalHandle, JournalPlugin, JournalPluginError, JournalStatus, JournalWriteFailed,
+};
 pub use records::{DecidedHeight, EvidenceRecord, StoredHeight};
 pub use recovery::Recovered;
 pub use replay::CertificateCheck;

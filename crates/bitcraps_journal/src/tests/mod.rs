@@ -4,5 +4,6 @@ mod corruption;
 mod guard;
 mod honest;
 mod identity;
+mod plugin;
 mod support;
 mod tamper;

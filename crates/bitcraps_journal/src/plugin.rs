@@ -1,0 +1,510 @@
+//! [`JournalPlugin`]: the journal inside a running node of `bevy_bitcraps` (cargo feature
+//! `bevy`).
+//!
+//! ## Dependency direction
+//!
+//! The plugin lives here, behind a feature, and depends on `bevy_bitcraps` — not the other way
+//! round. `bevy_bitcraps` stays storage-agnostic: all it offers is a seam, the fallible
+//! [`bevy_bitcraps::PersistHook`] (called with the engine's persistent state before anything it
+//! signed leaves; on `Err` the step's messages are dropped) and
+//! [`bevy_bitcraps::ConsensusNode::restored`]. Everything about redb, recovery and checks stays
+//! in this crate, and without the feature this crate pulls in no Bevy (the offline verifier and
+//! `bitcraps verify` do not need it).
+//!
+//! ## What it does
+//!
+//! Add it after [`bevy_bitcraps::BitCrapsPlugin`] and [`bevy_bitcraps::GamePlugin`]. When the
+//! App finishes building it
+//!
+//! 1. resumes from the journal's recovered state (loaded and checked by
+//!    [`JournalPlugin::resume`]): the game's [`bevy_bitcraps::GameApp`] over the recovered
+//!    state, the [`ConsensusNode`] from the restored engine (`Engine::restore` with the durable
+//!    signing guard, so a restarted node never signs a vote conflicting with one it signed
+//!    before) starting at the next height, the local game clock at the last block's time, and
+//!    the last decisions to serve lagging peers; catch-up from the peers then brings it up to
+//!    date;
+//! 2. installs the persist hook: [`Journal::record_guard`], durable before any signed message
+//!    leaves; a failed write drops that step's messages (the plugin reports
+//!    [`bevy_bitcraps::PersistFailed`]) and the node goes on;
+//! 3. records every decided height (value, certificate, state hash, events) and every piece of
+//!    consensus evidence, in the send set of the frame that applied it; a failed write is
+//!    reported ([`JournalWriteFailed`], [`JournalStatus`]) and retried next frame, in order.
+//!
+//! Catch-up: the plugin's [`ConsensusNode`] serves lagging peers from the decisions it keeps in
+//! memory (the last [`bevy_bitcraps::BitCrapsConfig::journal_heights`]); a resumed node is
+//! seeded with that many from the journal. Older heights are served by peers that have them.
+//!
+//! A journal that fails its checks never starts a node: [`JournalPlugin::resume`] returns the
+//! error (naming the file and the height), and the file is left as it is. If the App does not
+//! match the journal (another table, no game), the plugin logs it, records it in
+//! [`JournalStatus::fatal`] and installs a hook that refuses every write, so the node follows
+//! the table but never signs anything.
+//!
+//! Not yet journaled: the local player's signed operations still waiting for a block. A node
+//! restarted with such an operation in flight signs its next operation under the same nonce; if
+//! that is a different operation, the table sees a double-signed operation (its dice commits and
+//! reveals are deterministic and so are re-signed identically).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bevy::prelude::*;
+use bevy_bitcraps::bitcraps_consensus::{
+    CommitCertificate, Decision, Height, PersistentState, Round, Value,
+};
+use bevy_bitcraps::bitcraps_game::{Event, Registry};
+use bevy_bitcraps::{
+    BitCrapsConfig, BitCrapsSystems, ConsensusNode, GameApp, GameEvent, GamePlugin, GenesisTime,
+    HeightDecided, MisbehaviourDetected, PersistError, TableApp, TableApplication, TableView,
+};
+
+use crate::error::JournalError;
+use crate::journal::Journal;
+use crate::paths::DataDir;
+use crate::records::DecidedHeight;
+use crate::recovery::Recovered;
+use crate::replay::CertificateCheck;
+
+/// Decided heights waiting to be written at most (after repeated write failures); beyond it the
+/// journal can no longer be completed and the plugin reports it as fatal.
+pub const MAX_PENDING_WRITES: usize = 4_096;
+
+/// Why the journal plugin could not start or write.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalPluginError {
+    /// The journal could not be opened, or failed its checks (the error names the file and,
+    /// for a failed check, the height).
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The game's genesis could not be built from the plugin configuration.
+    #[error(transparent)]
+    Genesis(#[from] bevy_bitcraps::GameStartError),
+    /// The data directory could not be created.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The folder.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The App is not the table the journal records.
+    #[error("journal {path} is for table config {journal}, the App plays {app}")]
+    WrongTable {
+        /// The journal.
+        path: PathBuf,
+        /// Its table config hash (hex).
+        journal: String,
+        /// The App's (hex).
+        app: String,
+    },
+    /// The App has no craps game to resume ([`GamePlugin`] must be added before the journal).
+    #[error("journal {0}: the App has no GamePlugin table to resume (add GamePlugin before JournalPlugin)")]
+    NoGame(PathBuf),
+    /// The signing guard could not be made durable: the step's messages were not sent.
+    #[error(
+        "journal {path}: signing guard at height {height}, round {round} not written: {source}"
+    )]
+    Guard {
+        /// The journal.
+        path: PathBuf,
+        /// The engine's height.
+        height: Height,
+        /// Its round.
+        round: Round,
+        /// The store's error.
+        source: JournalError,
+    },
+    /// A decided height could not be recorded (it is retried next frame).
+    #[error("journal {path}: height {height} not recorded: {source}")]
+    Decision {
+        /// The journal.
+        path: PathBuf,
+        /// The height.
+        height: u64,
+        /// The store's error.
+        source: JournalError,
+    },
+    /// Evidence could not be recorded.
+    #[error("journal {path}: evidence at height {height} not recorded: {source}")]
+    Evidence {
+        /// The journal.
+        path: PathBuf,
+        /// The evidence's height.
+        height: Height,
+        /// The store's error.
+        source: JournalError,
+    },
+    /// A thread panicked while writing the journal; it is no longer written.
+    #[error("journal {0}: a writer panicked, the journal is closed")]
+    Poisoned(PathBuf),
+    /// The node refuses to sign: the journal could not be attached to this App.
+    #[error("journal {path} is not attached ({reason}); refusing to sign")]
+    Detached {
+        /// The journal.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The journal a running node writes, shared by its persist hook and its systems.
+#[derive(Resource, Clone, Debug)]
+pub struct JournalHandle {
+    journal: Arc<Mutex<Journal>>,
+    path: PathBuf,
+}
+
+impl JournalHandle {
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The journal, locked (for reading it while the node runs).
+    pub fn lock(&self) -> Result<MutexGuard<'_, Journal>, JournalPluginError> {
+        self.journal
+            .lock()
+            .map_err(|_| JournalPluginError::Poisoned(self.path.clone()))
+    }
+}
+
+/// The journal's state, for a game to show.
+#[derive(Resource, Clone, Debug, Default, PartialEq, Eq)]
+pub struct JournalStatus {
+    /// The file.
+    pub path: PathBuf,
+    /// The height the node resumed from (0: a new table).
+    pub recovered_height: u64,
+    /// The last decided height recorded.
+    pub recorded_height: u64,
+    /// Decided heights applied but not recorded yet (write failures, retried).
+    pub pending: usize,
+    /// Failed writes of decisions and evidence since start (guard failures are counted by
+    /// [`ConsensusNode::persist_failures`]).
+    pub write_failures: u64,
+    /// The last write error.
+    pub last_error: Option<String>,
+    /// Set when the journal cannot be written any more (or was never attached): the node
+    /// follows the table without signing.
+    pub fatal: Option<String>,
+}
+
+/// A decision or piece of evidence could not be written (see [`JournalStatus`]).
+#[derive(Message, Clone, Debug, PartialEq, Eq)]
+pub struct JournalWriteFailed {
+    /// The decided height concerned.
+    pub height: u64,
+    /// The error, naming the file.
+    pub error: String,
+}
+
+/// Journals the local node (see the module documentation).
+pub struct JournalPlugin {
+    resume: Mutex<Option<(Journal, Recovered)>>,
+    path: PathBuf,
+    recovered_height: u64,
+}
+
+impl std::fmt::Debug for JournalPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JournalPlugin")
+            .field("path", &self.path)
+            .field("recovered_height", &self.recovered_height)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JournalPlugin {
+    /// Loads and checks `journal` (a table without custom operations): see
+    /// [`JournalPlugin::resume_with`].
+    pub fn resume(journal: Journal) -> Result<JournalPlugin, JournalPluginError> {
+        JournalPlugin::resume_with(journal, Arc::new(Registry::new()))
+    }
+
+    /// Loads `journal` with the table's custom operations `registry` (replaying every decided
+    /// height with the game's rules and checking every record, state hash and certificate
+    /// quorum) and prepares the node to resume from it. A journal that fails a check is an
+    /// error naming the file and height, and is left as it is.
+    pub fn resume_with(
+        journal: Journal,
+        registry: Arc<Registry>,
+    ) -> Result<JournalPlugin, JournalPluginError> {
+        let recovered = journal.load_with(registry, CertificateCheck::Structure)?;
+        Ok(JournalPlugin {
+            path: journal.path().to_path_buf(),
+            recovered_height: recovered.height,
+            resume: Mutex::new(Some((journal, recovered))),
+        })
+    }
+
+    /// Opens (creating it on a new table) the journal of the table that `game` plays under
+    /// `config` in `data_dir`, and loads it ([`JournalPlugin::resume`]).
+    pub fn open(
+        data_dir: &DataDir,
+        config: &BitCrapsConfig,
+        game: &GamePlugin,
+    ) -> Result<JournalPlugin, JournalPluginError> {
+        data_dir
+            .create()
+            .map_err(|source| JournalPluginError::DataDir {
+                path: data_dir.root().to_path_buf(),
+                source,
+            })?;
+        let registry = Arc::new(Registry::new());
+        let genesis = game.genesis(config, registry.clone())?;
+        let journal = Journal::open(data_dir.journal_path(&config.table), genesis.config())?;
+        JournalPlugin::resume_with(journal, registry)
+    }
+
+    /// The journal's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The last decided height recovered (0: a new table).
+    pub fn recovered_height(&self) -> u64 {
+        self.recovered_height
+    }
+}
+
+impl Plugin for JournalPlugin {
+    fn build(&self, app: &mut App) {
+        app.insert_resource(JournalStatus {
+            path: self.path.clone(),
+            recovered_height: self.recovered_height,
+            recorded_height: self.recovered_height,
+            ..default()
+        })
+        .init_resource::<PendingWrites>()
+        .add_message::<JournalWriteFailed>()
+        .add_systems(Update, record.in_set(BitCrapsSystems::Send));
+    }
+
+    fn finish(&self, app: &mut App) {
+        let taken = match self.resume.lock() {
+            Ok(mut slot) => slot.take(),
+            Err(_) => None,
+        };
+        let Some((journal, recovered)) = taken else {
+            detach(app, &self.path, "the plugin was finished twice".to_owned());
+            return;
+        };
+        if let Err(error) = attach(app, journal, &recovered) {
+            detach(app, &self.path, error.to_string());
+        }
+    }
+}
+
+/// Resumes the App from `recovered` and wires `journal` in.
+fn attach(
+    app: &mut App,
+    journal: Journal,
+    recovered: &Recovered,
+) -> Result<(), JournalPluginError> {
+    let path = journal.path().to_path_buf();
+    let config = app
+        .world()
+        .get_resource::<BitCrapsConfig>()
+        .cloned()
+        .ok_or_else(|| JournalPluginError::NoGame(path.clone()))?;
+    let genesis_config = app
+        .world()
+        .get_resource::<TableApp>()
+        .and_then(|t| t.get::<GameApp>())
+        .map(|g| g.state().config().clone())
+        .ok_or_else(|| JournalPluginError::NoGame(path.clone()))?;
+    let journal_hash = journal.config().hash();
+    if genesis_config.hash() != journal_hash {
+        return Err(JournalPluginError::WrongTable {
+            path,
+            journal: crate::error::hex(&journal_hash),
+            app: crate::error::hex(&genesis_config.hash()),
+        });
+    }
+    let engine = recovered.engine(config.engine_config(), config.keypair.clone())?;
+    let keep = config.journal_heights.max(1);
+    let from = recovered.height.saturating_sub(keep as u64 - 1).max(1);
+    let recent: Vec<(Height, Decision)> = journal
+        .decisions(from, keep)?
+        .into_iter()
+        .map(|d| (d.certificate.height, d))
+        .collect();
+    let mut node = ConsensusNode::restored(&config, engine, recovered.next_height(), recent);
+
+    let game = GameApp::new(recovered.state.clone(), config.keypair.clone());
+    let view = TableView {
+        height: Height(recovered.height),
+        state_hash: game.state_hash(),
+        snapshot: game.snapshot(),
+    };
+    let handle = JournalHandle {
+        journal: Arc::new(Mutex::new(journal)),
+        path,
+    };
+    node.set_persist_hook(guard_hook(handle.clone()));
+    if recovered.height > 0 {
+        log::info!(
+            "resuming table from {} at height {} ({} pieces of evidence on record)",
+            handle.path.display(),
+            recovered.height,
+            recovered.evidence.len()
+        );
+    }
+    app.insert_resource(node)
+        .insert_resource(TableApp::new(game))
+        .insert_resource(view)
+        .insert_resource(GenesisTime(recovered.state.timestamp_ms()))
+        .insert_resource(handle);
+    Ok(())
+}
+
+/// The persist hook: the guard is durable when it returns `Ok`.
+fn guard_hook(handle: JournalHandle) -> bevy_bitcraps::PersistHook {
+    Box::new(move |state: &PersistentState| -> Result<(), PersistError> {
+        let mut journal = handle.lock()?;
+        journal.record_guard(state).map_err(|source| {
+            Box::new(JournalPluginError::Guard {
+                path: handle.path.clone(),
+                height: state.height,
+                round: state.round,
+                source,
+            }) as PersistError
+        })
+    })
+}
+
+/// The journal could not be attached: report it, and make the node refuse to sign (it never
+/// sends a signed message without a durable guard, and this one cannot be written).
+fn detach(app: &mut App, path: &Path, reason: String) {
+    let error = JournalPluginError::Detached {
+        path: path.to_path_buf(),
+        reason,
+    };
+    log::error!("{error}");
+    let message = error.to_string();
+    if let Some(mut status) = app.world_mut().get_resource_mut::<JournalStatus>() {
+        status.fatal = Some(message.clone());
+    }
+    if let Some(mut node) = app.world_mut().get_resource_mut::<ConsensusNode>() {
+        node.set_persist_hook(Box::new(
+            move |_: &PersistentState| -> Result<(), PersistError> { Err(message.clone().into()) },
+        ));
+    }
+}
+
+/// A decided height applied but not yet recorded.
+#[derive(Debug)]
+struct Pending {
+    value: Value,
+    certificate: CommitCertificate,
+    state_hash: [u8; 32],
+    events: Vec<Event>,
+}
+
+/// Decided heights waiting to be written, in order.
+#[derive(Resource, Default, Debug)]
+struct PendingWrites(VecDeque<Pending>);
+
+/// Records the heights decided and applied this frame, with their events, and the evidence.
+fn record(
+    handle: Option<Res<JournalHandle>>,
+    mut status: ResMut<JournalStatus>,
+    mut pending: ResMut<PendingWrites>,
+    mut decided: MessageReader<HeightDecided>,
+    mut events: MessageReader<GameEvent>,
+    mut misbehaviour: MessageReader<MisbehaviourDetected>,
+    mut failed: MessageWriter<JournalWriteFailed>,
+) {
+    let Some(handle) = handle else {
+        decided.clear();
+        events.clear();
+        misbehaviour.clear();
+        return;
+    };
+    let mut by_height: BTreeMap<u64, Vec<Event>> = BTreeMap::new();
+    for e in events.read() {
+        by_height.entry(e.height).or_default().push(e.event.clone());
+    }
+    for d in decided.read() {
+        pending.0.push_back(Pending {
+            value: d.value.clone(),
+            certificate: d.certificate.clone(),
+            state_hash: d.state_hash,
+            events: by_height.remove(&d.height.0).unwrap_or_default(),
+        });
+    }
+    let evidence: Vec<_> = misbehaviour
+        .read()
+        .filter_map(|m| m.evidence().cloned())
+        .collect();
+    if pending.0.is_empty() && evidence.is_empty() {
+        return;
+    }
+    let status = &mut *status;
+    let mut fail = |status: &mut JournalStatus, height: u64, error: JournalPluginError| {
+        log::error!("{error}");
+        status.write_failures += 1;
+        status.last_error = Some(error.to_string());
+        failed.write(JournalWriteFailed {
+            height,
+            error: error.to_string(),
+        });
+    };
+    let mut journal = match handle.lock() {
+        Ok(journal) => journal,
+        Err(error) => {
+            let height = pending.0.front().map_or(0, |p| p.certificate.height.0);
+            status.fatal = Some(error.to_string());
+            fail(status, height, error);
+            return;
+        }
+    };
+    while let Some(next) = pending.0.front() {
+        let height = next.certificate.height.0;
+        if height <= journal.height() {
+            // Already recorded (the same height decided again through catch-up).
+            pending.0.pop_front();
+            continue;
+        }
+        let result = journal.record_decision(&DecidedHeight {
+            value: &next.value,
+            certificate: &next.certificate,
+            state_hash: next.state_hash,
+            events: &next.events,
+        });
+        match result {
+            Ok(()) => {
+                pending.0.pop_front();
+            }
+            Err(source) => {
+                let error = JournalPluginError::Decision {
+                    path: handle.path.clone(),
+                    height,
+                    source,
+                };
+                fail(status, height, error);
+                break;
+            }
+        }
+    }
+    for e in evidence {
+        if let Err(source) = journal.record_evidence(&e) {
+            let error = JournalPluginError::Evidence {
+                path: handle.path.clone(),
+                height: e.height(),
+                source,
+            };
+            fail(status, journal.height(), error);
+        }
+    }
+    if pending.0.len() > MAX_PENDING_WRITES && status.fatal.is_none() {
+        status.fatal = Some(format!(
+            "journal {}: {} decided heights could not be written",
+            handle.path.display(),
+            pending.0.len()
+        ));
+    }
+    status.recorded_height = journal.height();
+    status.pending = pending.0.len();
+}
