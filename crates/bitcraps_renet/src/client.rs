@@ -462,6 +462,13 @@ fn poll_relay(
                     close = true;
                     break 'lanes;
                 }
+                RelayFrame::LobbyChallenge { .. }
+                | RelayFrame::Lobby(_)
+                | RelayFrame::Genesis(_) => {
+                    log::warn!(
+                        "the relay at {relay} speaks as a lobby to a seated player; ignored"
+                    );
+                }
                 RelayFrame::Pong { nonce } => {
                     if let Some((sent_nonce, at)) = client.ping {
                         if sent_nonce == nonce {

@@ -115,6 +115,26 @@ pub enum Refusal {
     /// Every seat's slot is taken by connections still completing their handshakes.
     #[error("the relay is full")]
     Full,
+    /// The lobby's seats are all taken: the table has started without this player.
+    #[error("the table is full: its {players} seats are taken and play has started")]
+    TableFull {
+        /// Seats at the table.
+        players: u16,
+    },
+    /// Another connection in the lobby already proved this key.
+    #[error("key {peer} is already in the lobby (each player needs its own identity key)")]
+    DuplicateKey {
+        /// The key.
+        peer: PeerId,
+    },
+    /// Too many connections from one address that have not finished their handshakes.
+    #[error("too many unfinished handshakes from {ip} (limit {limit})")]
+    TooManyPending {
+        /// The address.
+        ip: String,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl Refusal {
@@ -127,6 +147,8 @@ impl Refusal {
                 | Refusal::WrongRegistry { .. }
                 | Refusal::NotSeated { .. }
                 | Refusal::BadProof { .. }
+                | Refusal::TableFull { .. }
+                | Refusal::DuplicateKey { .. }
         )
     }
 }

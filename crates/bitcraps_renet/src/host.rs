@@ -16,7 +16,8 @@ use bevy_renet::RenetServer;
 
 use crate::client::{NetClientConfig, NetClientPlugin};
 use crate::error::{Offence, SetupError};
-use crate::protocol::{connection_config, TableTerms, NETCODE_PROTOCOL_ID};
+use crate::lobby::{Lobby, LobbyConfig, LobbyPlugin};
+use crate::protocol::{connection_config, ChannelBudget, TableTerms, NETCODE_PROTOCOL_ID};
 use crate::relay::{Relay, RelayConfig, RelayPlugin, RelayStats};
 
 /// The port a relay listens on when none is given.
@@ -95,6 +96,41 @@ pub trait RelayAppExt {
         config: RelayConfig,
         socket: UdpSocket,
     ) -> Result<SocketAddr, SetupError>;
+
+    /// Runs a lobby relay in this App on an already bound socket: it seats the first
+    /// `config.players` keys that prove themselves, then relays their table ([`crate::lobby`]).
+    fn add_lobby_on(
+        &mut self,
+        config: LobbyConfig,
+        socket: UdpSocket,
+    ) -> Result<SocketAddr, SetupError>;
+}
+
+/// netcode's server transport on `socket` for at most `max_clients` connections.
+fn server_transport(
+    socket: UdpSocket,
+    max_clients: usize,
+    budget: &ChannelBudget,
+) -> Result<(NetcodeServerTransport, SocketAddr), SetupError> {
+    let addr = socket.local_addr().map_err(SetupError::LocalAddr)?;
+    if !budget.is_consistent() {
+        return Err(SetupError::Budget {
+            max_message_bytes: budget.max_message_bytes,
+        });
+    }
+    let current_time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| SetupError::Clock)?;
+    let server_config = ServerConfig {
+        current_time,
+        max_clients: max_clients.min(1024),
+        protocol_id: NETCODE_PROTOCOL_ID,
+        public_addresses: vec![addr],
+        authentication: ServerAuthentication::Unsecure,
+    };
+    let transport = NetcodeServerTransport::new(server_config, socket)
+        .map_err(|source| SetupError::Bind { addr, source })?;
+    Ok((transport, addr))
 }
 
 impl RelayAppExt for App {
@@ -112,33 +148,48 @@ impl RelayAppExt for App {
         config: RelayConfig,
         socket: UdpSocket,
     ) -> Result<SocketAddr, SetupError> {
-        let addr = socket.local_addr().map_err(SetupError::LocalAddr)?;
-        if !config.budget.is_consistent() {
-            return Err(SetupError::Budget {
-                max_message_bytes: config.budget.max_message_bytes,
-            });
-        }
-        let current_time = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| SetupError::Clock)?;
         // Room for every seat twice (a reconnecting player's stale connection times out while
         // the new one is seated) and a few connections still proving their seats.
-        let max_clients = (config.seats.len() * 2 + 8).min(1024);
-        let server_config = ServerConfig {
-            current_time,
-            max_clients,
-            protocol_id: NETCODE_PROTOCOL_ID,
-            public_addresses: vec![addr],
-            authentication: ServerAuthentication::Unsecure,
-        };
-        let transport = NetcodeServerTransport::new(server_config, socket)
-            .map_err(|source| SetupError::Bind { addr, source })?;
+        let max_clients = config.seats.len() * 2 + 8;
+        let (transport, addr) = server_transport(socket, max_clients, &config.budget)?;
         self.add_plugins(RelayPlugin)
             .insert_resource(RenetServer::new(connection_config(&config.budget)))
             .insert_resource(transport)
             .insert_resource(Relay::new(config));
         Ok(addr)
     }
+
+    fn add_lobby_on(
+        &mut self,
+        config: LobbyConfig,
+        socket: UdpSocket,
+    ) -> Result<SocketAddr, SetupError> {
+        // Every seat three times (its lobby connection lingering while it opens its seated
+        // one, and a reconnection) and a few connections still proving their keys.
+        let max_clients = usize::from(config.players) * 3 + 8;
+        let (transport, addr) = server_transport(socket, max_clients, &config.budget)?;
+        self.add_plugins((RelayPlugin, LobbyPlugin))
+            .insert_resource(RenetServer::new(connection_config(&config.budget)))
+            .insert_resource(transport)
+            .insert_resource(Lobby::new(config));
+        Ok(addr)
+    }
+}
+
+/// A headless lobby relay App (no player, seats not known yet): `app.run()` gathers
+/// `config.players` players, then serves their table until the process ends. For
+/// `bitcraps relay --port P --players N`. Returns the App and the bound address.
+pub fn lobby_app(config: LobbyConfig, addr: SocketAddr) -> Result<(App, SocketAddr), SetupError> {
+    let socket = UdpSocket::bind(addr).map_err(|source| SetupError::Bind { addr, source })?;
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(RELAY_TICK)));
+    let addr = app.add_lobby_on(config, socket)?;
+    Ok((app, addr))
+}
+
+/// Starts a lobby relay on its own thread (for `--host`): see [`crate::lobby`].
+pub fn spawn_lobby(config: LobbyConfig, addr: SocketAddr) -> Result<RelayHandle, SetupError> {
+    spawn_with(addr, move |app, socket| app.add_lobby_on(config, socket))
 }
 
 /// A headless relay App (no player): `app.run()` serves the table until the process ends.
@@ -155,6 +206,7 @@ pub fn relay_app(config: RelayConfig, addr: SocketAddr) -> Result<(App, SocketAd
 struct Shared {
     stats: RelayStats,
     offences: Vec<Offence>,
+    joined: Option<(usize, bool)>,
 }
 
 /// A relay running on its own thread (for `--host`: the relay next to the host's player, or
@@ -201,13 +253,22 @@ impl RelayHandle {
             .clone()
     }
 
-    /// The connections it refused or closed, oldest first.
+    /// The connections it refused or closed, oldest first (the lobby's, then the seated
+    /// relay's).
     pub fn offences(&self) -> Vec<Offence> {
         self.shared
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .offences
             .clone()
+    }
+
+    /// For a lobby relay: players in the lobby, and whether the table has formed.
+    pub fn lobby(&self) -> Option<(usize, bool)> {
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .joined
     }
 
     /// Stops the relay and waits for its thread.
@@ -234,6 +295,14 @@ impl Drop for RelayHandle {
 /// Starts a relay on its own thread, updating every [`RELAY_TICK`]. The socket is bound here,
 /// so a taken port is reported at once.
 pub fn spawn_relay(config: RelayConfig, addr: SocketAddr) -> Result<RelayHandle, SetupError> {
+    spawn_with(addr, move |app, socket| app.add_relay_on(config, socket))
+}
+
+/// Binds `addr` and runs an App set up by `setup` on its own thread.
+fn spawn_with(
+    addr: SocketAddr,
+    setup: impl FnOnce(&mut App, UdpSocket) -> Result<SocketAddr, SetupError> + Send + 'static,
+) -> Result<RelayHandle, SetupError> {
     let socket = UdpSocket::bind(addr).map_err(|source| SetupError::Bind { addr, source })?;
     let addr = socket.local_addr().map_err(SetupError::LocalAddr)?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -245,7 +314,7 @@ pub fn spawn_relay(config: RelayConfig, addr: SocketAddr) -> Result<RelayHandle,
         .spawn(move || {
             let mut app = App::new();
             app.add_plugins(MinimalPlugins);
-            let started = app.add_relay_on(config, socket);
+            let started = setup(&mut app, socket);
             let failed = started.is_err();
             let _ = ready_tx.send(started);
             if failed {
@@ -257,15 +326,25 @@ pub fn spawn_relay(config: RelayConfig, addr: SocketAddr) -> Result<RelayHandle,
             while !stop_flag.load(Ordering::Relaxed) {
                 let start = Instant::now();
                 app.update();
-                if let Some(relay) = app.world().get_resource::<Relay>() {
-                    let stats = relay.stats();
-                    let mut shared = shared_state.lock().unwrap_or_else(PoisonError::into_inner);
-                    if stats.kicked + stats.refused != closed {
-                        closed = stats.kicked + stats.refused;
-                        shared.offences = relay.offences().cloned().collect();
-                    }
-                    shared.stats = stats;
+                let world = app.world();
+                let lobby = world.get_resource::<Lobby>();
+                let relay = world.get_resource::<Relay>();
+                let count = lobby.map_or(0, Lobby::refused)
+                    + relay.map_or(0, |r| r.stats().kicked + r.stats().refused);
+                let mut shared = shared_state.lock().unwrap_or_else(PoisonError::into_inner);
+                if count != closed {
+                    closed = count;
+                    shared.offences = lobby
+                        .into_iter()
+                        .flat_map(Lobby::offences)
+                        .chain(relay.into_iter().flat_map(Relay::offences))
+                        .cloned()
+                        .collect();
                 }
+                if let Some(relay) = relay {
+                    shared.stats = relay.stats();
+                }
+                shared.joined = lobby.map(|l| (l.joined().len(), l.genesis().is_some()));
                 std::thread::sleep(RELAY_TICK.saturating_sub(start.elapsed()));
             }
             app.world_mut().write_message(AppExit::Success);

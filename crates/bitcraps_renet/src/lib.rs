@@ -21,6 +21,10 @@
 //!   client id); the relay seats it again once it proves the same key, and the plugin's
 //!   catch-up (status requests answered with decisions and their certificates, each verified,
 //!   and state hashes compared) brings the player back to the table.
+//! - **Lobby** ([`lobby`], [`spawn_lobby`], [`lobby_app`], [`join_lobby`]): a relay that
+//!   starts without knowing the seats; players prove their own identity keys, and when enough
+//!   are in the relay fixes the seat list, derives the table id from it and sends every player
+//!   the genesis, then relays that table.
 //! - **Hostile input**: garbage datagrams die in netcode; malformed, oversized or other-table
 //!   messages and floods get the offending connection closed with a logged [`Offence`];
 //!   nobody panics and the others keep playing.
@@ -52,6 +56,8 @@ pub mod client;
 pub mod error;
 pub mod faults;
 pub mod host;
+pub mod lobby;
+pub mod lobby_client;
 pub mod protocol;
 pub mod queue;
 pub mod relay;
@@ -63,9 +69,12 @@ pub use client::{open_connection, LinkState, NetClient, NetClientConfig, NetClie
 pub use error::{ClientError, Offence, Refusal, SetupError};
 pub use faults::RelayFaults;
 pub use host::{
-    join_plugin, local_address, parse_address, relay_app, relay_config, shareable_address,
-    spawn_relay, RelayAppExt, RelayHandle, DEFAULT_PORT, RELAY_TICK,
+    join_plugin, lobby_app, local_address, parse_address, relay_app, relay_config,
+    shareable_address, spawn_lobby, spawn_relay, RelayAppExt, RelayHandle, DEFAULT_PORT,
+    RELAY_TICK,
 };
+pub use lobby::{Genesis, GenesisError, Lobby, LobbyConfig, LobbyPlugin, LobbyStatus, LobbyTerms};
+pub use lobby_client::{join_lobby, LobbyError, LobbyJoin};
 pub use protocol::{
     connection_config, ChannelBudget, ClientFrame, Lane, RelayFrame, SeatProof, TableTerms,
     NETCODE_PROTOCOL_ID,

@@ -15,6 +15,7 @@ use bevy_renet::renet::{ChannelConfig, ConnectionConfig, SendType};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Refusal;
+use crate::lobby::{Genesis, LobbyProof, LobbyStatus, LobbyTerms};
 
 /// The netcode protocol id of BitCraps (the same for every table: tables are told apart by the
 /// handshake, which can then say clearly what does not match).
@@ -287,6 +288,8 @@ pub enum ClientFrame {
         /// Echoed back.
         nonce: u64,
     },
+    /// The answer to a lobby's challenge (see [`crate::lobby`]).
+    Join(LobbyProof),
 }
 
 /// From the relay to a player.
@@ -322,6 +325,19 @@ pub enum RelayFrame {
         /// The ping's nonce.
         nonce: u64,
     },
+    /// Prove your key to the lobby: sign this with [`LobbyProof::sign`].
+    LobbyChallenge {
+        /// Fresh random bytes.
+        nonce: [u8; 32],
+        /// The lobby's terms.
+        terms: LobbyTerms,
+        /// The renet client id the relay sees for this connection.
+        client_id: u64,
+    },
+    /// Who is in the lobby so far (sent to every member at each change).
+    Lobby(LobbyStatus),
+    /// The seats are fixed: the table's genesis terms.
+    Genesis(Genesis),
 }
 
 /// Encodes a frame.

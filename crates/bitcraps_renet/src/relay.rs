@@ -10,12 +10,13 @@
 //! the other seats keep playing.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use bevy::prelude::*;
 use bevy_bitcraps::bitcraps_consensus::{PeerId, TableId, WireMessage};
 use bevy_bitcraps::Envelope;
-use bevy_renet::netcode::{generate_random_bytes, NetcodeServerPlugin};
+use bevy_renet::netcode::{generate_random_bytes, NetcodeServerPlugin, NetcodeServerTransport};
 use bevy_renet::renet::{Bytes, ClientId, ServerEvent};
 use bevy_renet::{RenetReceive, RenetServer, RenetServerEvent, RenetServerPlugin};
 
@@ -35,6 +36,7 @@ enum Stage {
 #[derive(Debug)]
 struct Connection {
     stage: Stage,
+    ip: Option<IpAddr>,
     queues: LaneQueues,
     messages: TokenBucket,
     bytes: TokenBucket,
@@ -96,11 +98,17 @@ impl Relay {
         stats
     }
 
-    fn open(&mut self, client: ClientId, now: Duration, real: Duration) {
+    fn open(&mut self, client: ClientId, ip: Option<IpAddr>, now: Duration, real: Duration) {
         let limits = &self.config.limits;
         let nonce: [u8; 32] = generate_random_bytes();
+        let pending_here = self
+            .clients
+            .values()
+            .filter(|c| c.ip == ip && matches!(c.stage, Stage::Challenged { .. }))
+            .count();
         let mut connection = Connection {
             stage: Stage::Challenged { nonce, since: now },
+            ip,
             queues: LaneQueues::new(&self.config.budget),
             messages: TokenBucket::new(limits.messages_per_second, limits.message_burst, real),
             bytes: TokenBucket::new(limits.bytes_per_second, limits.byte_burst, real),
@@ -116,6 +124,13 @@ impl Relay {
         );
         log::info!("relay: client {client} connected, challenge sent");
         self.clients.insert(client, connection);
+        if let Some(ip) = ip.filter(|_| pending_here >= limits.max_pending_per_ip) {
+            let refusal = Refusal::TooManyPending {
+                ip: ip.to_string(),
+                limit: limits.max_pending_per_ip,
+            };
+            self.refuse(client, refusal, now);
+        }
     }
 
     fn close(&mut self, client: ClientId, reason: &str) {
@@ -224,11 +239,17 @@ impl Relay {
                     Err(refusal) => self.refuse(client, refusal, now),
                 }
             }
+            (_, ClientFrame::Join(_)) => {
+                // A lobby player arriving after the lobby filled its seats.
+                let players = u16::try_from(self.config.seats.len()).unwrap_or(u16::MAX);
+                self.refuse(client, Refusal::TableFull { players }, now);
+            }
             (_, frame) => {
                 let frame = match frame {
                     ClientFrame::Hello(_) => "hello",
                     ClientFrame::Packet { .. } => "data-before-handshake",
                     ClientFrame::Ping { .. } => "ping-before-handshake",
+                    ClientFrame::Join(_) => "lobby-join",
                 }
                 .to_string();
                 self.refuse(client, Refusal::UnexpectedFrame { frame }, now);
@@ -488,6 +509,7 @@ impl Plugin for RelayPlugin {
 fn on_server_event(
     event: On<RenetServerEvent>,
     relay: Option<ResMut<Relay>>,
+    transport: Option<Res<NetcodeServerTransport>>,
     time: Res<Time>,
     real: Res<Time<Real>>,
 ) {
@@ -496,7 +518,11 @@ fn on_server_event(
     };
     match &event.0 {
         ServerEvent::ClientConnected { client_id } => {
-            relay.open(*client_id, time.elapsed(), real.elapsed());
+            let ip = transport
+                .as_ref()
+                .and_then(|t| t.client_addr(*client_id))
+                .map(|a| a.ip());
+            relay.open(*client_id, ip, time.elapsed(), real.elapsed());
         }
         ServerEvent::ClientDisconnected { client_id, reason } => {
             relay.close(*client_id, &reason.to_string());

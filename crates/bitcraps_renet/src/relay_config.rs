@@ -26,12 +26,15 @@ pub struct RelayLimits {
     pub close_grace: Duration,
     /// Offences remembered (for operators and tests).
     pub offences_kept: usize,
+    /// Connections from one IP address that may be connected without having finished their
+    /// handshake (so one address cannot take every slot of the relay with idle connections).
+    pub max_pending_per_ip: usize,
 }
 
 impl Default for RelayLimits {
     /// An honest seat sends a few votes per height, gossip every few hundred milliseconds and
     /// catch-up batches; 2 000 frames and 4 MiB per second (bursts of 4 000 frames and 8 MiB)
-    /// leave it an order of magnitude of room.
+    /// leave it an order of magnitude of room. At most 8 unfinished handshakes per address.
     fn default() -> Self {
         RelayLimits {
             messages_per_second: 2_000,
@@ -41,6 +44,7 @@ impl Default for RelayLimits {
             handshake_timeout: Duration::from_secs(5),
             close_grace: Duration::from_millis(250),
             offences_kept: 256,
+            max_pending_per_ip: 8,
         }
     }
 }
