@@ -79,4 +79,35 @@ pub enum GameError {
     /// The window's App stopped with an error.
     #[error("the game stopped: {0}")]
     Stopped(String),
+    /// A relay could not be started or a connection opened (bad address, port taken...).
+    #[error(transparent)]
+    Net(#[from] bitcraps::net::SetupError),
+    /// The lobby did not seat this player (relay unreachable, refused, bad genesis...).
+    #[error(transparent)]
+    Lobby(#[from] bitcraps::net::LobbyError),
+    /// The relay refused or dropped the seated player for good.
+    #[error("{0}")]
+    Link(String),
+    /// `--join` needs the host's address, not a listening address.
+    #[error("cannot join {0}: give the address the host printed (e.g. 192.168.1.20:5000)")]
+    JoinAddress(String),
+    /// No data directory could be found.
+    #[error("no data directory on this system: give one with --data-dir DIR")]
+    NoDataDir,
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The identity key could not be loaded or created.
+    #[error("identity key {path}: {source}")]
+    Identity {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: bitcraps::journal::IdentityError,
+    },
 }

@@ -10,6 +10,7 @@ mod cli;
 mod error;
 mod headless;
 mod local_table;
+mod net_play;
 mod screenshot;
 mod window;
 
@@ -26,7 +27,12 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Verify { path, config_hash }) => audit::verify(path, config_hash.as_deref()),
         Some(Command::Export { path, json }) => audit::export(path, *json),
-        Some(Command::Relay(_)) | None => play(cli),
+        Some(Command::Relay(args)) => net_play::relay(args),
+        None => match (cli.host.clone(), cli.join.clone()) {
+            (Some(addr), _) => net_play::host(&cli, &addr),
+            (None, Some(addr)) => net_play::join(&cli, &addr),
+            (None, None) => play(cli),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use bevy::window::WindowResolution;
 use bevy_bitcraps::testing::FRAME;
-use bitcraps::table::TablePlugin;
+use bitcraps::table::{PlayerNames, TablePlugin};
 
 use crate::error::GameError;
 use crate::local_table::TableSpec;
@@ -84,12 +84,22 @@ fn window_error(panic: Box<dyn std::any::Any + Send>) -> GameError {
 
 /// Opens the window and plays until it is closed (or the screenshot is saved).
 pub fn run(spec: &TableSpec, options: WindowOptions) -> Result<(), GameError> {
-    probe()?;
     let participants = spec.participants();
     let mut bots = Vec::with_capacity(spec.bots);
     for i in 1..spec.players() {
         bots.push(spec.headless_app(&participants, i)?);
     }
+    let mut app = open(&options)?;
+    spec.seat(&mut app, &participants, 0)?;
+    app.insert_non_send(BotTables { apps: bots })
+        .add_systems(PreUpdate, step_bots);
+    play(app, participants.names.clone(), options)
+}
+
+/// The window's App (default plugins, one window), before any player is seated in it; a
+/// missing display or adapter is an error.
+pub fn open(options: &WindowOptions) -> Result<App, GameError> {
+    probe()?;
     let (width, height) = if options.screenshot.is_some() {
         (1280, 800)
     } else {
@@ -118,12 +128,13 @@ pub fn run(spec: &TableSpec, options: WindowOptions) -> Result<(), GameError> {
         app
     }));
     std::panic::set_hook(default_hook);
-    let mut app = opened.map_err(window_error)?;
-    spec.seat(&mut app, &participants, 0)?;
-    app.add_plugins(TablePlugin)
-        .insert_resource(participants.names.clone())
-        .insert_non_send(BotTables { apps: bots })
-        .add_systems(PreUpdate, step_bots);
+    opened.map_err(window_error)
+}
+
+/// Renders the table of the player seated in `app` (from [`open`]) until the window is closed
+/// or the screenshot is saved.
+pub fn play(mut app: App, names: PlayerNames, options: WindowOptions) -> Result<(), GameError> {
+    app.add_plugins(TablePlugin).insert_resource(names);
     let outcome = Arc::new(Mutex::new(ScreenshotOutcome::Pending));
     if let Some((path, after_rolls)) = options.screenshot.clone() {
         app.add_plugins(ScreenshotPlugin {

@@ -1,0 +1,196 @@
+//! The real binary over the network on 127.0.0.1: `bitcraps relay` and four
+//! `bitcraps --join ... --headless --rolls 3` processes, each with its own data directory (so
+//! its own identity key), seat themselves in the lobby, play, and print the same state hash.
+//! A fifth player finds the table full; a join to an address where nothing listens fails with
+//! a clear message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bitcraps");
+/// The whole test stops by itself within this time.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Children killed when the test ends, whatever happens.
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bitcraps-net-play-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn player(addr: &str, dir: &PathBuf) -> Child {
+    Command::new(BIN)
+        .args([
+            "--join",
+            addr,
+            "--headless",
+            "--rolls",
+            "3",
+            "--timeout",
+            "50",
+        ])
+        .arg("--data-dir")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start a player")
+}
+
+/// Waits for every child of `which` to exit (or the deadline); returns (status ok, stdout,
+/// stderr) of each.
+fn wait_all(
+    children: &mut Children,
+    which: &[usize],
+    start: Instant,
+) -> Vec<(bool, String, String)> {
+    let mut done: Vec<Option<bool>> = vec![None; which.len()];
+    while done.iter().any(Option::is_none) {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the players did not finish within {DEADLINE:?}"
+        );
+        for (k, i) in which.iter().enumerate() {
+            if done[k].is_none() {
+                if let Some(status) = children.0[*i].try_wait().unwrap() {
+                    done[k] = Some(status.success());
+                }
+            }
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    which
+        .iter()
+        .zip(done)
+        .map(|(i, ok)| {
+            let child = &mut children.0[*i];
+            let mut out = String::new();
+            let mut err = String::new();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            (ok.unwrap_or(false), out, err)
+        })
+        .collect()
+}
+
+#[test]
+fn a_relay_and_four_joining_processes_play_the_same_table() {
+    let start = Instant::now();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut children = Children(Vec::new());
+    let mut relay = Command::new(BIN)
+        .args(["relay", "--bind", "127.0.0.1", "--players", "4", "--port"])
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the relay");
+    let relay_out = relay.stdout.take().unwrap();
+    children.0.push(relay);
+    let (lines_tx, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(relay_out).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the relay says where it listens");
+    assert!(first.contains(&format!("127.0.0.1:{port}")), "{first}");
+
+    // Nothing listens on this one.
+    let nowhere = format!("127.0.0.1:{}", free_port());
+    let lost_dir = data_dir("lost");
+    children.0.push(player(&nowhere, &lost_dir));
+
+    let dirs: Vec<PathBuf> = (0..4).map(|i| data_dir(&format!("p{i}"))).collect();
+    for dir in &dirs {
+        children.0.push(player(&addr, dir));
+    }
+    let results = wait_all(&mut children, &[2, 3, 4, 5], start);
+    let mut hashes = Vec::new();
+    let mut identities = Vec::new();
+    for (i, (ok, out, err)) in results.iter().enumerate() {
+        assert!(ok, "player {i} failed:\n{out}\n{err}");
+        assert!(out.contains("waiting for players:"), "player {i}:\n{out}");
+        assert!(out.contains("  (you)"), "player {i} saw its seat:\n{out}");
+        let hash = out
+            .lines()
+            .find(|l| l.starts_with("state hash after roll 3"))
+            .unwrap_or_else(|| panic!("player {i} printed no hash:\n{out}"));
+        hashes.push(hash.to_string());
+        let identity = out
+            .lines()
+            .find(|l| l.starts_with("created identity"))
+            .unwrap_or_else(|| panic!("player {i} created its identity:\n{out}"));
+        identities.push(identity.split_whitespace().nth(2).unwrap().to_string());
+    }
+    assert!(hashes.iter().all(|h| h == &hashes[0]), "{hashes:#?}");
+    identities.sort();
+    identities.dedup();
+    assert_eq!(identities.len(), 4, "four different keys");
+
+    // A fifth player finds the table full.
+    let late_dir = data_dir("late");
+    children.0.push(player(&addr, &late_dir));
+    let late = wait_all(&mut children, &[6], start).remove(0);
+    assert!(!late.0, "the fifth player is refused");
+    assert!(late.2.contains("the table is full"), "{}", late.2);
+
+    let lost = wait_all(&mut children, &[1], start).remove(0);
+    assert!(!lost.0);
+    assert!(lost.2.contains("no BitCraps relay answered"), "{}", lost.2);
+
+    let relay_lines: Vec<String> = lines.try_iter().collect();
+    assert!(
+        relay_lines
+            .iter()
+            .any(|l| l.contains("waiting for players:")),
+        "{relay_lines:#?}"
+    );
+    assert!(
+        relay_lines.iter().any(|l| l.contains("formed")),
+        "{relay_lines:#?}"
+    );
+    for dir in dirs.iter().chain([&lost_dir, &late_dir]) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
