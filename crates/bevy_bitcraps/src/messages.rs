@@ -84,7 +84,7 @@ pub struct ApplicationPacket {
 }
 
 /// The local consensus state could not be made durable (the [`crate::PersistHook`] failed), so
-/// the messages the engine signed in that step were dropped, never sent. The node keeps running
+/// the proposals and votes the engine signed in that step were dropped, never sent. The node keeps running
 /// and tries again on its next step; a game should tell the player that their votes are held
 /// back (for a journal: the disk is full or failing).
 #[derive(Message, Clone, Debug, PartialEq, Eq)]
@@ -95,6 +95,6 @@ pub struct PersistFailed {
     pub round: Round,
     /// The store's error.
     pub error: String,
-    /// Outbound messages dropped.
+    /// Proposals and votes dropped.
     pub dropped: usize,
 }

@@ -55,11 +55,15 @@ pub type PersistError = Box<dyn std::error::Error + Send + Sync>;
 /// Called with the engine's persistent state (its signing guard, lock and round) before any
 /// message it signed leaves the node; it must return only once that state is durable.
 ///
-/// Contract: on `Ok` the step's messages are queued for sending; on `Err` every outbound
-/// message of that step is dropped (never sent), the failure is logged, counted
+/// Contract: on `Ok` the step's messages are queued for sending; on `Err` every proposal and
+/// vote this node signed in that step is dropped (never sent), the failure is logged, counted
 /// ([`ConsensusNode::persist_failures`]) and reported as a [`crate::PersistFailed`] message, and
 /// the node keeps running: the next step that sends anything calls the hook again with the
 /// then-current state, and gossip re-sends the votes that were held back once it succeeds.
+///
+/// What still leaves after a failure is what the guard does not protect: the node's signed
+/// `Status` (its height, which cannot conflict with anything; without it a node whose disk
+/// fails could not even catch up) and decisions relayed to lagging peers (others' signatures).
 pub type PersistHook = Box<dyn FnMut(&PersistentState) -> Result<(), PersistError> + Send + Sync>;
 
 /// A persist hook failure, as recorded for the plugin to report.
@@ -71,7 +75,7 @@ pub struct PersistFailure {
     pub round: Round,
     /// The hook's error, rendered.
     pub error: String,
-    /// Outbound messages of that step that were dropped.
+    /// Proposals and votes of that step that were dropped.
     pub dropped: usize,
 }
 
@@ -327,10 +331,10 @@ impl ConsensusNode {
                 let state = self.engine.persistent_state();
                 if let Err(error) = hook(&state) {
                     send = false;
-                    let dropped = outputs.iter().filter(|o| o.is_message()).count();
+                    let dropped = outputs.iter().filter(|o| guarded_by_me(o, me)).count();
                     log::error!(
                         "{me}: could not persist the signing guard at {}/{}: {error}; \
-                         {dropped} outbound messages dropped",
+                         {dropped} signed proposals and votes dropped",
                         state.height,
                         state.round
                     );
@@ -346,7 +350,7 @@ impl ConsensusNode {
         }
         for output in outputs {
             match output {
-                Output::Broadcast(_) | Output::SendTo { .. } if !send => {}
+                ref o if !send && guarded_by_me(o, me) => {}
                 Output::Broadcast(message) => {
                     if message.author() == Some(me)
                         && matches!(message, WireMessage::Proposal(_) | WireMessage::Vote(_))
@@ -407,5 +411,16 @@ impl ConsensusNode {
                 Output::Evidence(evidence) => self.effects.evidence.push(evidence),
             }
         }
+    }
+}
+
+/// Is `output` a proposal or vote signed by `me` (what the signing guard protects)?
+fn guarded_by_me(output: &Output, me: PeerId) -> bool {
+    match output {
+        Output::Broadcast(message) | Output::SendTo { message, .. } => {
+            matches!(message, WireMessage::Proposal(_) | WireMessage::Vote(_))
+                && message.author() == Some(me)
+        }
+        _ => false,
     }
 }

@@ -6,7 +6,7 @@
 //! The plugin lives here, behind a feature, and depends on `bevy_bitcraps` — not the other way
 //! round. `bevy_bitcraps` stays storage-agnostic: all it offers is a seam, the fallible
 //! [`bevy_bitcraps::PersistHook`] (called with the engine's persistent state before anything it
-//! signed leaves; on `Err` the step's messages are dropped) and
+//! signed leaves; on `Err` the step's proposals and votes are dropped) and
 //! [`bevy_bitcraps::ConsensusNode::restored`]. Everything about redb, recovery and checks stays
 //! in this crate, and without the feature this crate pulls in no Bevy (the offline verifier and
 //! `bitcraps verify` do not need it).
@@ -24,8 +24,8 @@
 //!    the last decisions to serve lagging peers; catch-up from the peers then brings it up to
 //!    date;
 //! 2. installs the persist hook: [`Journal::record_guard`], durable before any signed message
-//!    leaves; a failed write drops that step's messages (the plugin reports
-//!    [`bevy_bitcraps::PersistFailed`]) and the node goes on;
+//!    leaves; a failed write drops that step's proposals and votes (the plugin reports
+//!    [`bevy_bitcraps::PersistFailed`]) and the node goes on (it still follows and catches up);
 //! 3. records every decided height (value, certificate, state hash, events) and every piece of
 //!    consensus evidence, in the send set of the frame that applied it; a failed write is
 //!    reported ([`JournalWriteFailed`], [`JournalStatus`]) and retried next frame, in order.
