@@ -243,3 +243,53 @@ fn a_journaled_node_crashes_resumes_and_never_double_signs() {
         report.rolls.len()
     );
 }
+
+#[test]
+fn a_journaled_node_records_the_evidence_it_finds() {
+    let tmp = TempDir::new();
+    let dir = DataDir::new(tmp.file("data"));
+    let dead = Arc::new(AtomicBool::new(false));
+    let mut t = TestTable::new(
+        4,
+        708,
+        |_, config| config,
+        |i, app| {
+            game_setup(i, app);
+            if i == 1 {
+                app.add_plugins(ByzantinePlugin {
+                    kind: ByzantineKind::DoubleVoter,
+                    seed: 708,
+                });
+            }
+        },
+    )
+    .expect("table");
+    crash(&mut t);
+    restart(&mut t, &dir, &dead);
+    let cheater = t.keys[1].peer_id();
+    assert!(
+        t.run_until(5_000, |t| {
+            t.apps[0]
+                .world()
+                .resource::<Seen>()
+                .misbehaviour
+                .contains(&cheater)
+                && t.view(0).height.0 >= 6
+        }),
+        "App 0 catches the double voter"
+    );
+    t.step();
+    let handle = t.apps[0].world().resource::<crate::JournalHandle>().clone();
+    let evidence = handle
+        .lock()
+        .expect("journal")
+        .evidence()
+        .expect("evidence");
+    assert!(!evidence.is_empty(), "evidence recorded");
+    assert!(evidence.iter().all(|e| e.evidence.offender() == cheater));
+    assert!(t.apps[0]
+        .world()
+        .resource::<JournalStatus>()
+        .last_error
+        .is_none());
+}
