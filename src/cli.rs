@@ -211,10 +211,16 @@ mod tests {
         assert_eq!(join.join.as_deref(), Some("192.168.1.2:5000"));
         assert!(Cli::try_parse_from(["bitcraps", "--host", "--join", "x:1"]).is_err());
         let relay = Cli::parse_from(["bitcraps", "relay", "--port", "7000"]);
-        assert!(matches!(relay.command, Some(Command::Relay(RelayArgs { port: 7000, .. }))));
+        assert!(matches!(
+            relay.command,
+            Some(Command::Relay(RelayArgs { port: 7000, .. }))
+        ));
         let verify = Cli::parse_from(["bitcraps", "verify", "t.redb"]);
         assert!(matches!(verify.command, Some(Command::Verify { .. })));
         let export = Cli::parse_from(["bitcraps", "export", "t.redb", "--json"]);
-        assert!(matches!(export.command, Some(Command::Export { json: true, .. })));
+        assert!(matches!(
+            export.command,
+            Some(Command::Export { json: true, .. })
+        ));
     }
 }

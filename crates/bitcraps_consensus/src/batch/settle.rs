@@ -1,7 +1,6 @@
 //! Settling the signature checks of a batch: which go to `verify_strict`, which into batch
 //! equations, and the bisection of a failing batch.
 
-
 use std::collections::HashMap;
 
 use ed25519_dalek::{Signature, VerifyingKey};

@@ -144,8 +144,7 @@ fn a_forged_signature_among_valid_ones_rejects_exactly_that_one() {
 #[test]
 fn several_forgeries_are_found_by_bisection() {
     let t = table();
-    let mut messages: Vec<WireMessage> =
-        (0..6).flat_map(|h| live_messages(&t, 10 + h)).collect();
+    let mut messages: Vec<WireMessage> = (0..6).flat_map(|h| live_messages(&t, 10 + h)).collect();
     // Votes are at positions 0..7 of each group of ten, the decision at 9.
     let spoilt = [0, 3, 11, 25, 29, 52];
     for i in spoilt {
@@ -272,6 +271,5 @@ fn the_cache_keeps_its_tiers() {
     }
     assert_eq!(cache.misses, misses + 2);
 }
-
 
 mod torsion;

@@ -122,13 +122,7 @@ fn honest_votes(keys: &[Keypair], t: &TableId, height: u64) -> Vec<WireMessage> 
         .collect()
 }
 
-fn raw_vote(
-    key: &RawKey,
-    t: &TableId,
-    height: u64,
-    r_torsion: usize,
-    small: bool,
-) -> SignedVote {
+fn raw_vote(key: &RawKey, t: &TableId, height: u64, r_torsion: usize, small: bool) -> SignedVote {
     let v = vote(t, key.peer, height, VoteKind::Precommit, 2);
     let signature = raw_sign(key, &v.signing_bytes(), height, r_torsion, small);
     SignedVote { vote: v, signature }
@@ -393,8 +387,7 @@ fn spoil(t: &Table, message: WireMessage, how: u8, pick: usize) -> WireMessage {
                 9 => v.signature = flip_sig(&v.signature, 32 + pick),
                 12 => {
                     if let Some(key) = t.keys.iter().find(|k| k.peer_id() == v.vote.signer) {
-                        v.signature =
-                            small_order_forgery(key, &v.vote.signing_bytes(), pick % 8);
+                        v.signature = small_order_forgery(key, &v.vote.signing_bytes(), pick % 8);
                     }
                 }
                 _ => {}
@@ -411,11 +404,8 @@ fn spoil(t: &Table, message: WireMessage, how: u8, pick: usize) -> WireMessage {
                 12 => {
                     let proposer = p.signed.header.proposer;
                     if let Some(key) = t.keys.iter().find(|k| k.peer_id() == proposer) {
-                        p.signed.signature = small_order_forgery(
-                            key,
-                            &p.signed.header.signing_bytes(),
-                            pick % 2,
-                        );
+                        p.signed.signature =
+                            small_order_forgery(key, &p.signed.header.signing_bytes(), pick % 2);
                     }
                 }
                 _ => {}
