@@ -3,6 +3,7 @@ use std::sync::Arc;
 use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
+use ed25519_dalek::VerifyingKey;
 use proptest::prelude::*;
 use sha2::{Digest, Sha512};
 
@@ -15,6 +16,7 @@ use crate::io::{Input, Output};
 use crate::keys::Keypair;
 use crate::message::{SignedProposal, SignedVote, Status, Vote};
 use crate::types::{Height, Round, Value, VoteKind};
+use ed25519_dalek::VerifyingKey;
 
 const N: usize = 7;
 
