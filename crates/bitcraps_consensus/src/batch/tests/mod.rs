@@ -16,7 +16,6 @@ use crate::io::{Input, Output};
 use crate::keys::Keypair;
 use crate::message::{SignedProposal, SignedVote, Status, Vote};
 use crate::types::{Height, Round, Value, VoteKind};
-use ed25519_dalek::VerifyingKey;
 
 const N: usize = 7;
 
