@@ -102,6 +102,12 @@ pub enum GameError {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// The journal of a networked table could not be opened or failed its checks.
+    #[error(transparent)]
+    JournalPlugin(#[from] bitcraps::journal::JournalPluginError),
+    /// The table that formed could not be saved in the data directory.
+    #[error(transparent)]
+    SavedTable(#[from] crate::net_play::SavedTableError),
     /// The identity key could not be loaded or created.
     #[error("identity key {path}: {source}")]
     Identity {

@@ -5,19 +5,27 @@
 //! directory), waits in the lobby until the table is full, checks the genesis the relay sends
 //! (its key seated, the table id derived from the seat list) and plays that table through the
 //! relay: headless with a bot in its seat (`--headless --rolls N`), or in the 3D window.
+//!
+//! Every player journals its table ([`JournalPlugin`]) under its data directory, and saves the
+//! genesis with the relay's address when the table forms (`tables/<table id>.genesis`, and the
+//! `current-table` pointer). A `--join` to the same relay after the process died finds that
+//! table, skips the lobby, proves its seat to the seated relay on a new connection and resumes
+//! from its journal ("resuming table … at height H"); if that relay does not seat it (it is a
+//! new lobby, or gone), the player says so and goes through the lobby.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy_bitcraps::{
     BitCrapsConfig, BitCrapsPlugin, BitCrapsSystems, BotPlayer, BotPlugin, BotStrategy, DiceRolled,
-    GamePlugin, GameSetup, StateHashBook, TableView,
+    GamePlugin, GameSetup, MisbehaviourDetected, StateHashBook, TableView,
 };
+use bitcraps::consensus::codec;
 use bitcraps::consensus::{Keypair, PeerId};
 use bitcraps::game::{Registry, TableState};
-use bitcraps::journal::{load_or_create_identity, DataDir};
+use bitcraps::journal::{load_or_create_identity, DataDir, JournalPlugin};
 use bitcraps::net::{
     join_lobby, join_plugin, lobby_app, parse_address, spawn_lobby, Genesis, LinkState, Lobby,
     LobbyConfig, LobbyJoin, NetClient,
@@ -39,26 +47,24 @@ fn net_game() -> GamePlugin {
     GamePlugin { setup }
 }
 
+/// The data directory (`--data-dir`, or the operating system's), created if missing.
+fn data_dir(cli: &Cli) -> Result<DataDir, GameError> {
+    let dir = match &cli.data_dir {
+        Some(dir) => DataDir::new(dir.clone()),
+        None => DataDir::platform_default().ok_or(GameError::NoDataDir)?,
+    };
+    dir.create().map_err(|source| GameError::DataDir {
+        path: dir.root().to_path_buf(),
+        source,
+    })?;
+    Ok(dir)
+}
+
 /// The local player's identity key, loaded from (or created in) the data directory.
-fn identity(cli: &Cli) -> Result<Keypair, GameError> {
-    let path: PathBuf = match (&cli.identity, &cli.data_dir) {
-        (Some(path), _) => path.clone(),
-        (None, Some(dir)) => {
-            let dir = DataDir::new(dir.clone());
-            dir.create().map_err(|source| GameError::DataDir {
-                path: dir.root().to_path_buf(),
-                source,
-            })?;
-            dir.identity_path()
-        }
-        (None, None) => {
-            let dir = DataDir::platform_default().ok_or(GameError::NoDataDir)?;
-            dir.create().map_err(|source| GameError::DataDir {
-                path: dir.root().to_path_buf(),
-                source,
-            })?;
-            dir.identity_path()
-        }
+fn identity(cli: &Cli, dir: &DataDir) -> Result<Keypair, GameError> {
+    let path: PathBuf = match &cli.identity {
+        Some(path) => path.clone(),
+        None => dir.identity_path(),
     };
     let (key, created) = load_or_create_identity(&path).map_err(|source| GameError::Identity {
         path: path.clone(),
@@ -76,7 +82,8 @@ fn identity(cli: &Cli) -> Result<Keypair, GameError> {
 /// `--host [ADDR:PORT]`: a lobby relay on its own thread, and the local player joins it.
 pub fn host(cli: &Cli, addr: &str) -> Result<(), GameError> {
     let addr = parse_address(addr)?;
-    let key = identity(cli)?;
+    let dir = data_dir(cli)?;
+    let key = identity(cli, &dir)?;
     let relay = spawn_lobby(LobbyConfig::new(cli.players, &Registry::new()), addr)?;
     println!(
         "hosting a table of {} on {}; share this address: {}",
@@ -88,23 +95,257 @@ pub fn host(cli: &Cli, addr: &str) -> Result<(), GameError> {
         "  the others run: bitcraps --join {}",
         relay.share_address()
     );
-    let result = play(cli, key, relay.local_address());
+    let result = play(cli, &dir, key, relay.local_address());
     relay.stop();
     result
 }
 
-/// `--join ADDR:PORT`.
+/// `--join ADDR:PORT`: resumes the table saved for that relay if there is one, or waits in its
+/// lobby.
 pub fn join(cli: &Cli, addr: &str) -> Result<(), GameError> {
     let relay = parse_address(addr)?;
     if relay.ip().is_unspecified() {
         return Err(GameError::JoinAddress(addr.to_string()));
     }
-    let key = identity(cli)?;
-    play(cli, key, relay)
+    let dir = data_dir(cli)?;
+    let key = identity(cli, &dir)?;
+    match saved_table(&dir, relay, &key.peer_id()) {
+        Ok(Some(saved)) => match resume(cli, &dir, key.clone(), relay, &saved)? {
+            Played::Done => return Ok(()),
+            Played::NotSeated(reason) => println!(
+                "the relay at {relay} did not seat table {} again ({reason}); joining its lobby",
+                saved.genesis.terms.table
+            ),
+        },
+        Ok(None) => {}
+        Err(error) => println!("{error}; joining the lobby"),
+    }
+    play(cli, &dir, key, relay)
+}
+
+/// A table this player sat at, saved when it formed: enough to play it again after a restart.
+/// (stored as the pair `(relay, genesis)` with the project's codec).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedTable {
+    /// The relay's address, as the player gave it to `--join`.
+    pub relay: SocketAddr,
+    /// The genesis the lobby sent (seats, nonce, terms).
+    pub genesis: Genesis,
+}
+
+/// The pointer, in the data directory, to the table last formed.
+pub const CURRENT_TABLE_FILE: &str = "current-table";
+/// Largest saved table file read (a genesis of 16 seats is about 700 bytes).
+const SAVED_TABLE_LIMIT: usize = 64 * 1024;
+
+/// Why a saved table could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedTableError {
+    /// The file could not be written or read.
+    #[error("saved table {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The table could not be encoded.
+    #[error("saved table {path}: cannot encode: {source}")]
+    Encode {
+        /// The file.
+        path: PathBuf,
+        /// The codec's error.
+        source: bitcraps::consensus::EncodeError,
+    },
+    /// The file does not decode.
+    #[error("saved table {path} is damaged: {source}")]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// The codec's error.
+        source: bitcraps::consensus::DecodeError,
+    },
+    /// The pointer does not name a table file.
+    #[error("{path} does not name a table (it holds {text:?})")]
+    Pointer {
+        /// The pointer file.
+        path: PathBuf,
+        /// What it holds.
+        text: String,
+    },
+    /// The saved genesis is not well formed (its table id, seats or terms).
+    #[error("saved table {path} is not a table this player can resume: {source}")]
+    Genesis {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: bitcraps::net::GenesisError,
+    },
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `tables/<table id>.genesis` in `dir`.
+fn saved_table_path(dir: &DataDir, table: &bitcraps::consensus::TableId) -> PathBuf {
+    dir.root()
+        .join(bitcraps::journal::paths::TABLES_DIR)
+        .join(format!("{}.genesis", hex(table.as_bytes())))
+}
+
+/// Writes `bytes` to `path` through a temporary file renamed over it (never half written).
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SavedTableError> {
+    let io = |source| SavedTableError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        file.write_all(bytes).map_err(io)?;
+        file.sync_all().map_err(io)?;
+    }
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// Saves the table that just formed and points `current-table` at it.
+fn save_table(dir: &DataDir, saved: &SavedTable) -> Result<(), SavedTableError> {
+    let path = saved_table_path(dir, &saved.genesis.terms.table);
+    let bytes = codec::encode(&(saved.relay, &saved.genesis)).map_err(|source| {
+        SavedTableError::Encode {
+            path: path.clone(),
+            source,
+        }
+    })?;
+    write_file(&path, &bytes)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    write_file(&dir.root().join(CURRENT_TABLE_FILE), name.as_bytes())
+}
+
+/// The table saved in `dir` for the relay at `relay` with `me` seated, if there is one.
+fn saved_table(
+    dir: &DataDir,
+    relay: SocketAddr,
+    me: &PeerId,
+) -> Result<Option<SavedTable>, SavedTableError> {
+    let pointer = dir.root().join(CURRENT_TABLE_FILE);
+    let name = match std::fs::read_to_string(&pointer) {
+        Ok(name) => name.trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(SavedTableError::Io {
+                path: pointer,
+                source,
+            })
+        }
+    };
+    let valid = name.len() == 64 + ".genesis".len()
+        && name.ends_with(".genesis")
+        && name[..64].bytes().all(|b| b.is_ascii_hexdigit());
+    if !valid {
+        return Err(SavedTableError::Pointer {
+            path: pointer,
+            text: name,
+        });
+    }
+    let path = dir
+        .root()
+        .join(bitcraps::journal::paths::TABLES_DIR)
+        .join(&name);
+    let bytes = std::fs::read(&path).map_err(|source| SavedTableError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let (saved_relay, genesis): (SocketAddr, Genesis) = codec::decode(&bytes, SAVED_TABLE_LIMIT)
+        .map_err(|source| SavedTableError::Decode {
+            path: path.clone(),
+            source,
+        })?;
+    let saved = SavedTable {
+        relay: saved_relay,
+        genesis,
+    };
+    if saved.relay != relay {
+        return Ok(None);
+    }
+    let players = u16::try_from(saved.genesis.seats.len()).unwrap_or(u16::MAX);
+    let terms = bitcraps::net::LobbyTerms {
+        lobby: saved.genesis.lobby,
+        protocol_version: saved.genesis.terms.protocol_version,
+        registry_hash: saved.genesis.terms.registry_hash,
+        players,
+    };
+    saved
+        .genesis
+        .check(me, &terms)
+        .map_err(|source| SavedTableError::Genesis { path, source })?;
+    Ok(Some(saved))
+}
+
+/// How a headless game ended without an error.
+enum Played {
+    /// The rolls were played.
+    Done,
+    /// The relay never seated this player (a resumed table the relay no longer hosts).
+    NotSeated(String),
+}
+
+/// How long a resumed player waits for the saved table's relay to seat it.
+const RESUME_SEAT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The local player's configuration for `genesis`.
+fn table_config(cli: &Cli, genesis: &Genesis, key: Keypair) -> Result<BitCrapsConfig, GameError> {
+    let mut config = genesis.config(key)?.with_fast_timings();
+    if !cli.headless {
+        config.empty_block_delay = Duration::from_millis(300);
+    }
+    Ok(config)
+}
+
+/// Opens (or resumes) the journal of the table `config` plays.
+fn journal(dir: &DataDir, config: &BitCrapsConfig) -> Result<JournalPlugin, GameError> {
+    Ok(JournalPlugin::open(dir, config, &net_game())?)
+}
+
+/// Plays a saved table again: straight to its seated relay, resuming from the journal.
+fn resume(
+    cli: &Cli,
+    dir: &DataDir,
+    key: Keypair,
+    relay: SocketAddr,
+    saved: &SavedTable,
+) -> Result<Played, GameError> {
+    let me = key.peer_id();
+    let config = table_config(cli, &saved.genesis, key)?;
+    let journal = journal(dir, &config)?;
+    println!(
+        "resuming table {} at height {} (journal {})",
+        saved.genesis.terms.table,
+        journal.recovered_height(),
+        journal.path().display()
+    );
+    print_seats(&saved.genesis, &me);
+    if cli.headless {
+        headless(
+            config,
+            journal,
+            relay,
+            cli.rolls,
+            Duration::from_secs(cli.timeout),
+            Some(RESUME_SEAT_TIMEOUT),
+        )
+    } else {
+        windowed(cli, config, journal, &saved.genesis, relay).map(|()| Played::Done)
+    }
 }
 
 /// Waits in the lobby at `relay`, then plays the table it forms.
-fn play(cli: &Cli, key: Keypair, relay: SocketAddr) -> Result<(), GameError> {
+fn play(cli: &Cli, dir: &DataDir, key: Keypair, relay: SocketAddr) -> Result<(), GameError> {
     println!("joining the table at {relay} as {}", key.peer_id());
     let mut request = LobbyJoin::new(relay, key.clone(), Registry::new().hash());
     request.wait_timeout = Some(Duration::from_secs(cli.timeout));
@@ -123,14 +364,29 @@ fn play(cli: &Cli, key: Keypair, relay: SocketAddr) -> Result<(), GameError> {
     let me = key.peer_id();
     println!("the table is full: table {}", genesis.terms.table);
     print_seats(&genesis, &me);
-    let mut config = genesis.config(key)?.with_fast_timings();
-    if !cli.headless {
-        config.empty_block_delay = Duration::from_millis(300);
-    }
+    save_table(
+        dir,
+        &SavedTable {
+            relay,
+            genesis: genesis.clone(),
+        },
+    )?;
+    let config = table_config(cli, &genesis, key)?;
+    let journal = journal(dir, &config)?;
     if cli.headless {
-        headless(config, relay, cli.rolls, Duration::from_secs(cli.timeout))
+        match headless(
+            config,
+            journal,
+            relay,
+            cli.rolls,
+            Duration::from_secs(cli.timeout),
+            None,
+        )? {
+            Played::Done => Ok(()),
+            Played::NotSeated(reason) => Err(GameError::Link(reason)),
+        }
     } else {
-        windowed(cli, config, &genesis, relay)
+        windowed(cli, config, journal, &genesis, relay)
     }
 }
 
@@ -155,10 +411,18 @@ fn names(genesis: &Genesis, me: &PeerId) -> PlayerNames {
     names
 }
 
-/// Seats the local player in `app`: consensus, game, the relay link, and a bot if it plays.
-fn seat(app: &mut App, config: BitCrapsConfig, relay: SocketAddr, bot: bool) {
+/// Seats the local player in `app`: consensus, game, its journal, the relay link, and a bot if
+/// it plays.
+fn seat(
+    app: &mut App,
+    config: BitCrapsConfig,
+    journal: JournalPlugin,
+    relay: SocketAddr,
+    bot: bool,
+) {
     app.add_plugins(BitCrapsPlugin::new(config))
         .add_plugins((net_game(), BotPlugin))
+        .add_plugins(journal)
         .add_plugins(join_plugin(relay));
     if bot {
         app.world_mut()
@@ -169,6 +433,7 @@ fn seat(app: &mut App, config: BitCrapsConfig, relay: SocketAddr, bot: bool) {
 fn windowed(
     cli: &Cli,
     config: BitCrapsConfig,
+    journal: JournalPlugin,
     genesis: &Genesis,
     relay: SocketAddr,
 ) -> Result<(), GameError> {
@@ -181,6 +446,7 @@ fn windowed(
     seat(
         &mut app,
         config,
+        journal,
         relay,
         cli.autoplay || cli.screenshot.is_some(),
     );
@@ -195,6 +461,25 @@ fn record(mut rolls: ResMut<Rolls>, mut seen: MessageReader<DiceRolled>) {
     rolls.0.extend(seen.read().copied());
 }
 
+/// The misbehaviour the local node detected, by offender.
+#[derive(Resource, Default)]
+struct Misbehaviour(Vec<(PeerId, String)>);
+
+fn record_misbehaviour(
+    mut reports: ResMut<Misbehaviour>,
+    mut seen: MessageReader<MisbehaviourDetected>,
+) {
+    for report in seen.read() {
+        println!(
+            "misbehaviour detected: {} {:?}",
+            report.offender, report.misbehaviour
+        );
+        reports
+            .0
+            .push((report.offender, format!("{:?}", report.misbehaviour)));
+    }
+}
+
 /// Why the link to the relay is down for good, if it is.
 fn link_failure(app: &App) -> Option<String> {
     let client = app.world().get_resource::<NetClient>()?;
@@ -204,28 +489,62 @@ fn link_failure(app: &App) -> Option<String> {
     }
 }
 
-/// Plays `rolls` rolls with a bot in the local seat, then prints the summary.
+/// Rolls played at the table so far (the recovered ones included).
+fn rolls_played(app: &App) -> u64 {
+    app.world()
+        .resource::<TableView>()
+        .snapshot::<TableState>()
+        .map_or(0, |state| state.roll_number().saturating_sub(1))
+}
+
+/// Plays until the table has played `rolls` rolls with a bot in the local seat, then prints
+/// the summary. With `seat_timeout` (a resumed table), a relay that does not seat the player
+/// in that time, or refuses it, ends the game with [`Played::NotSeated`].
 fn headless(
     config: BitCrapsConfig,
+    journal: JournalPlugin,
     relay: SocketAddr,
     rolls: u64,
     timeout: Duration,
-) -> Result<(), GameError> {
+    seat_timeout: Option<Duration>,
+) -> Result<Played, GameError> {
     let me = config.local_peer();
     let mut app = App::new();
     app.add_plugins(MinimalPlugins);
-    seat(&mut app, config, relay, true);
+    seat(&mut app, config, journal, relay, true);
     app.init_resource::<Rolls>()
-        .add_systems(Update, record.after(BitCrapsSystems::Apply));
+        .init_resource::<Misbehaviour>()
+        .add_systems(
+            Update,
+            (record, record_misbehaviour).after(BitCrapsSystems::Apply),
+        );
     app.finish();
     app.cleanup();
     let started = Instant::now();
     let mut printed = 0;
+    let mut seated = false;
     // After the last roll, keep playing a little so the others can decide it too.
     let mut linger_until: Option<Instant> = None;
     loop {
         let frame = Instant::now();
         app.update();
+        if !seated {
+            seated = app
+                .world()
+                .get_resource::<NetClient>()
+                .is_some_and(NetClient::is_seated);
+            if let Some(limit) = seat_timeout.filter(|_| !seated) {
+                if let Some(reason) = link_failure(&app) {
+                    return Ok(Played::NotSeated(reason));
+                }
+                if started.elapsed() > limit {
+                    return Ok(Played::NotSeated(format!(
+                        "not seated within {} s",
+                        limit.as_secs()
+                    )));
+                }
+            }
+        }
         if let Some(reason) = link_failure(&app) {
             return Err(GameError::Link(reason));
         }
@@ -237,7 +556,7 @@ fn headless(
             );
         }
         printed = seen.len();
-        if printed as u64 >= rolls && linger_until.is_none() {
+        if rolls_played(&app) >= rolls && linger_until.is_none() {
             linger_until = Some(Instant::now() + Duration::from_secs(2));
         }
         if linger_until.is_some_and(|t| Instant::now() >= t) {
@@ -245,14 +564,14 @@ fn headless(
         }
         if started.elapsed() > timeout {
             return Err(GameError::Timeout {
-                rolls: printed as u64,
+                rolls: rolls_played(&app),
                 wanted: rolls,
                 seconds: timeout.as_secs(),
             });
         }
         std::thread::sleep(FRAME.saturating_sub(frame.elapsed()));
     }
-    summary(&app, &me, rolls)
+    summary(&app, &me, rolls).map(|()| Played::Done)
 }
 
 fn summary(app: &App, me: &PeerId, rolls: u64) -> Result<(), GameError> {
@@ -282,9 +601,17 @@ fn summary(app: &App, me: &PeerId, rolls: u64) -> Result<(), GameError> {
     balanced?;
     // The height of the last wanted roll is the same on every honest player: its state hash
     // is what the players compare.
+    let reports = &world.resource::<Misbehaviour>().0;
+    println!("  misbehaviour reports: {}", reports.len());
+    for (offender, what) in reports {
+        println!("    {offender}: {what}");
+    }
     let seen = &world.resource::<Rolls>().0;
-    let index = usize::try_from(rolls.max(1) - 1).unwrap_or(usize::MAX);
-    let roll = seen.get(index).ok_or(GameError::NoTableState)?;
+    let wanted = rolls.max(1);
+    let roll = seen
+        .iter()
+        .find(|r| r.roll_number == wanted)
+        .ok_or(GameError::NoTableState)?;
     let hash = world
         .resource::<StateHashBook>()
         .local(bitcraps::consensus::Height(roll.height))
