@@ -39,6 +39,10 @@ pub struct Cli {
     #[arg(long, default_value_t = 4, value_name = "N",
           value_parser = clap::value_parser!(u16).range(4..=16))]
     pub players: u16,
+    /// Bots the host seats at its table besides you (default: all seats but one, so that one
+    /// `--join` from another machine fills the table). `--host-bots 0` waits for people only.
+    #[arg(long, value_name = "N", requires = "host")]
+    pub host_bots: Option<u16>,
     /// Where your identity and table journals are kept (default: the OS data directory, e.g.
     /// ~/.local/share/bitcraps).
     #[arg(long, value_name = "DIR")]
@@ -207,6 +211,11 @@ mod tests {
         let host = Cli::parse_from(["bitcraps", "--host", "127.0.0.1:6000", "--players", "5"]);
         assert_eq!(host.host.as_deref(), Some("127.0.0.1:6000"));
         assert_eq!(host.players, 5);
+        assert_eq!(host.host_bots, None);
+        assert!(
+            Cli::try_parse_from(["bitcraps", "--host-bots", "2"]).is_err(),
+            "host only"
+        );
         let join = Cli::parse_from(["bitcraps", "--join", "192.168.1.2:5000"]);
         assert_eq!(join.join.as_deref(), Some("192.168.1.2:5000"));
         assert!(Cli::try_parse_from(["bitcraps", "--host", "--join", "x:1"]).is_err());

@@ -76,6 +76,9 @@ pub enum GameError {
     /// Standard output could not be written.
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),
+    /// A bot the host seats could not start.
+    #[error("a host bot could not start: {0}")]
+    Bot(String),
     /// The window's App stopped with an error.
     #[error("the game stopped: {0}")]
     Stopped(String),
@@ -104,7 +107,7 @@ pub enum GameError {
     },
     /// The journal of a networked table could not be opened or failed its checks.
     #[error(transparent)]
-    JournalPlugin(#[from] bitcraps::journal::JournalPluginError),
+    JournalPlugin(Box<bitcraps::journal::JournalPluginError>),
     /// The table that formed could not be saved in the data directory.
     #[error(transparent)]
     SavedTable(#[from] crate::net_play::SavedTableError),
@@ -116,4 +119,10 @@ pub enum GameError {
         /// Why.
         source: bitcraps::journal::IdentityError,
     },
+}
+
+impl From<bitcraps::journal::JournalPluginError> for GameError {
+    fn from(e: bitcraps::journal::JournalPluginError) -> GameError {
+        GameError::JournalPlugin(Box::new(e))
+    }
 }

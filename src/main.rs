@@ -9,6 +9,7 @@ mod audit;
 mod cli;
 mod error;
 mod headless;
+mod host_bots;
 mod local_table;
 mod net_play;
 mod screenshot;

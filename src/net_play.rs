@@ -34,6 +34,7 @@ use bitcraps::table::PlayerNames;
 
 use crate::cli::{Cli, RelayArgs};
 use crate::error::GameError;
+use crate::host_bots::HostBots;
 use crate::window::{self, WindowOptions};
 
 /// Frame period of a headless networked player.
@@ -41,7 +42,7 @@ const FRAME: Duration = Duration::from_micros(16_667);
 
 /// The genesis setup every networked player uses (the same for all, or the state hashes
 /// differ): betting stays open long enough for a person to bet.
-fn net_game() -> GamePlugin {
+pub(crate) fn net_game() -> GamePlugin {
     let mut setup = GameSetup::default();
     setup.deadlines.betting_heights = 30;
     GamePlugin { setup }
@@ -95,7 +96,28 @@ pub fn host(cli: &Cli, addr: &str) -> Result<(), GameError> {
         "  the others run: bitcraps --join {}",
         relay.share_address()
     );
+    let seats = usize::from(cli.players);
+    let bots = cli
+        .host_bots
+        .map_or(seats.saturating_sub(2), usize::from)
+        .min(seats.saturating_sub(1));
+    if bots > 0 {
+        println!("seating {bots} bot(s) of this host");
+    }
+    let bots = match HostBots::spawn(
+        bots,
+        relay.local_address(),
+        !cli.headless,
+        Duration::from_secs(cli.timeout),
+    ) {
+        Ok(bots) => bots,
+        Err(e) => {
+            relay.stop();
+            return Err(e);
+        }
+    };
     let result = play(cli, &dir, key, relay.local_address());
+    bots.stop();
     relay.stop();
     result
 }

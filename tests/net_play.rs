@@ -194,3 +194,58 @@ fn a_relay_and_four_joining_processes_play_the_same_table() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// The two-terminal game of the README: `bitcraps --host ADDR` (the host's player and, by
+/// default, two bots of the host) and one `bitcraps --join ADDR` fill a table of four and play
+/// it to the same state hash.
+#[test]
+fn a_host_with_its_bots_and_one_joiner_play_a_table_of_four() {
+    let start = Instant::now();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let host_dir = data_dir("host");
+    let joiner_dir = data_dir("joiner");
+    let mut children = Children(Vec::new());
+    children.0.push(
+        Command::new(BIN)
+            .args([
+                "--host",
+                &addr,
+                "--headless",
+                "--rolls",
+                "3",
+                "--timeout",
+                "50",
+            ])
+            .arg("--data-dir")
+            .arg(&host_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the host"),
+    );
+    children.0.push(player(&addr, &joiner_dir));
+    let results = wait_all(&mut children, &[0, 1], start);
+    let mut hashes = Vec::new();
+    for (who, (ok, out, err)) in ["host", "joiner"].iter().zip(&results) {
+        assert!(ok, "the {who} failed:\n{out}\n{err}");
+        let seats = out
+            .lines()
+            .filter(|l| l.starts_with("  ") && l.contains(". "))
+            .count();
+        assert!(seats >= 4, "the {who} saw four seats:\n{out}");
+        let hash = out
+            .lines()
+            .find(|l| l.starts_with("state hash after roll 3"))
+            .unwrap_or_else(|| panic!("the {who} printed no hash:\n{out}"));
+        hashes.push(hash.to_string());
+    }
+    assert!(
+        results[0].1.contains("seating 2 bot(s) of this host"),
+        "{}",
+        results[0].1
+    );
+    assert_eq!(hashes[0], hashes[1]);
+    for dir in [&host_dir, &joiner_dir] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
