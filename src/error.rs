@@ -110,7 +110,7 @@ pub enum GameError {
     JournalPlugin(Box<bitcraps::journal::JournalPluginError>),
     /// The table that formed could not be saved in the data directory.
     #[error(transparent)]
-    SavedTable(#[from] crate::net_play::SavedTableError),
+    SavedTable(#[from] crate::saved_table::SavedTableError),
     /// The identity key could not be loaded or created.
     #[error("identity key {path}: {source}")]
     Identity {

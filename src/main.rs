@@ -12,6 +12,7 @@ mod headless;
 mod host_bots;
 mod local_table;
 mod net_play;
+mod saved_table;
 mod screenshot;
 mod window;
 
