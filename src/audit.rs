@@ -39,7 +39,7 @@ pub fn verify(path: &Path, config_hash: Option<&str>) -> Result<(), GameError> {
         }
     }
     let report = verify_journal(path, &config)?;
-    print!("{report}");
+    println!("{report}");
     match report.failure {
         None => Ok(()),
         Some(failure) => Err(GameError::Verify {

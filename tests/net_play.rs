@@ -245,6 +245,41 @@ fn a_host_with_its_bots_and_one_joiner_play_a_table_of_four() {
         results[0].1
     );
     assert_eq!(hashes[0], hashes[1]);
+
+    // The host's journal of that table verifies offline and exports; a file that is not a
+    // journal is refused with a message and a non-zero exit.
+    let journal = std::fs::read_dir(host_dir.join("tables"))
+        .expect("the host's tables folder")
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "redb"))
+        .expect("the host journaled its table");
+    let verify = Command::new(BIN)
+        .arg("verify")
+        .arg(&journal)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&verify.stdout);
+    let err = String::from_utf8_lossy(&verify.stderr);
+    assert!(verify.status.success(), "{out}\n{err}");
+    assert!(out.trim_end().ends_with("OK"), "{out}");
+    assert!(out.contains("verified") && out.contains("rolls:"), "{out}");
+    let export = Command::new(BIN)
+        .arg("export")
+        .arg(&journal)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(export.status.success());
+    assert!(String::from_utf8_lossy(&export.stdout)
+        .trim_start()
+        .starts_with('{'));
+    let junk = host_dir.join("junk.redb");
+    std::fs::write(&junk, b"not a journal at all").unwrap();
+    let refused = Command::new(BIN).arg("verify").arg(&junk).output().unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("junk.redb"), "names the file: {err}");
+
     for dir in [&host_dir, &joiner_dir] {
         let _ = std::fs::remove_dir_all(dir);
     }
