@@ -58,6 +58,7 @@ pub mod faults;
 pub mod host;
 pub mod lobby;
 pub mod lobby_client;
+pub mod lobby_terms;
 pub mod protocol;
 pub mod queue;
 pub mod relay;

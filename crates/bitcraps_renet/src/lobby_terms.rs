@@ -1,0 +1,221 @@
+//! The lobby's wire terms: what a player proves ([`LobbyProof`] over [`LobbyTerms`]), what the
+//! lobby shows ([`LobbyStatus`]) and the table it forms ([`Genesis`]: the seat list, the nonce
+//! and the table id derived from both, checked by every player). See [`crate::lobby`].
+
+use bevy::prelude::*;
+use bevy_bitcraps::bitcraps_consensus::{Keypair, PeerId, Signature, TableId, PROTOCOL_VERSION};
+use bevy_bitcraps::{BitCrapsConfig, ConfigError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::Refusal;
+use crate::protocol::TableTerms;
+
+/// Domain tag of a lobby proof signature.
+const LOBBY_PROOF_DOMAIN: &[u8] = b"bitcraps/renet/lobby-proof/v1";
+/// Domain tag of a table id derived from a lobby.
+const LOBBY_TABLE_DOMAIN: &[u8] = b"bitcraps/renet/lobby-table/v1";
+
+/// Fewest seats at a table.
+pub const MIN_PLAYERS: u16 = 4;
+/// Most seats at a table.
+pub const MAX_PLAYERS: u16 = 16;
+
+/// What a lobby is, for its handshake.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LobbyTerms {
+    /// The lobby's random id (fresh for every relay run).
+    pub lobby: [u8; 32],
+    /// The signed-message format version.
+    pub protocol_version: u16,
+    /// The hash of the custom-operation registry the table will use.
+    pub registry_hash: [u8; 32],
+    /// Seats at the table: play starts when this many keys are in.
+    pub players: u16,
+}
+
+impl LobbyTerms {
+    /// Why a player with this protocol version and `registry` cannot join, if it cannot.
+    pub fn mismatch(&self, registry_hash: &[u8; 32]) -> Option<Refusal> {
+        if self.protocol_version != PROTOCOL_VERSION {
+            Some(Refusal::WrongProtocol {
+                expected: self.protocol_version,
+                got: PROTOCOL_VERSION,
+            })
+        } else if &self.registry_hash != registry_hash {
+            Some(Refusal::WrongRegistry {
+                expected: self.registry_hash,
+                got: *registry_hash,
+            })
+        } else {
+            None
+        }
+    }
+}
+
+/// A player's proof that it holds its identity key, for one lobby connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LobbyProof {
+    /// The key.
+    pub peer: PeerId,
+    /// The terms the player signed.
+    pub terms: LobbyTerms,
+    /// Signature over [`LobbyProof::signing_bytes`].
+    pub signature: Signature,
+}
+
+impl LobbyProof {
+    /// The exact bytes signed.
+    pub fn signing_bytes(
+        challenge: &[u8; 32],
+        terms: &LobbyTerms,
+        client_id: u64,
+        peer: &PeerId,
+    ) -> Vec<u8> {
+        let mut out = Vec::with_capacity(LOBBY_PROOF_DOMAIN.len() + 32 * 4 + 2 + 2 + 8);
+        out.extend_from_slice(LOBBY_PROOF_DOMAIN);
+        out.extend_from_slice(challenge);
+        out.extend_from_slice(&terms.lobby);
+        out.extend_from_slice(&terms.protocol_version.to_be_bytes());
+        out.extend_from_slice(&terms.registry_hash);
+        out.extend_from_slice(&terms.players.to_be_bytes());
+        out.extend_from_slice(&client_id.to_be_bytes());
+        out.extend_from_slice(&peer.0);
+        out
+    }
+
+    /// Signs the lobby challenge of connection `client_id` with `key`.
+    pub fn sign(key: &Keypair, challenge: &[u8; 32], terms: LobbyTerms, client_id: u64) -> Self {
+        let peer = key.peer_id();
+        let signature = key.sign(&Self::signing_bytes(challenge, &terms, client_id, &peer));
+        LobbyProof {
+            peer,
+            terms,
+            signature,
+        }
+    }
+
+    /// True if the signature verifies strictly under the claimed key.
+    pub fn verify(&self, challenge: &[u8; 32], client_id: u64) -> bool {
+        let Ok(key) = self.peer.verifying_key() else {
+            return false;
+        };
+        let bytes = Self::signing_bytes(challenge, &self.terms, client_id, &self.peer);
+        key.verify_strict(&bytes, &self.signature).is_ok()
+    }
+}
+
+/// Who is in the lobby.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LobbyStatus {
+    /// The keys in, in join order.
+    pub joined: Vec<PeerId>,
+    /// Seats at the table.
+    pub players: u16,
+}
+
+/// The genesis terms of a table formed in a lobby.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Genesis {
+    /// The lobby it was formed in.
+    pub lobby: [u8; 32],
+    /// The seats, in join order.
+    pub seats: Vec<PeerId>,
+    /// The relay's random nonce (two sessions of the same players are different tables).
+    pub nonce: [u8; 32],
+    /// The table's terms; `terms.table` is [`Genesis::table_id`] of the above.
+    pub terms: TableTerms,
+}
+
+/// Why a genesis cannot be played.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisError {
+    /// The local key is not among the seats.
+    #[error("the relay's seat list does not seat this player's key {0}")]
+    NotSeated(PeerId),
+    /// Fewer or more seats than a table takes, or than the lobby announced.
+    #[error("the relay's seat list has {got} seats, the lobby announced {expected}")]
+    SeatCount {
+        /// Seats announced.
+        expected: u16,
+        /// Seats sent.
+        got: usize,
+    },
+    /// A key appears twice.
+    #[error("the relay's seat list names key {0} twice")]
+    Duplicate(PeerId),
+    /// The table id is not derived from the seats and nonce.
+    #[error("the relay's table id {got} is not derived from its seat list ({expected})")]
+    TableId {
+        /// The id derived here.
+        expected: TableId,
+        /// The id sent.
+        got: TableId,
+    },
+    /// Not the lobby joined, or other protocol or registry terms.
+    #[error("the genesis is for another lobby, protocol version or registry")]
+    Terms,
+}
+
+impl Genesis {
+    /// The table id of `seats` (in order) formed in `lobby` with `nonce`.
+    pub fn table_id(lobby: &[u8; 32], seats: &[PeerId], nonce: &[u8; 32]) -> TableId {
+        let mut h = Sha256::new();
+        h.update(LOBBY_TABLE_DOMAIN);
+        h.update(lobby);
+        h.update(nonce);
+        h.update((seats.len() as u64).to_be_bytes());
+        for seat in seats {
+            h.update(seat.0);
+        }
+        TableId(h.finalize().into())
+    }
+
+    /// Checks that the genesis is well formed for the lobby `terms` and seats `me`.
+    pub fn check(&self, me: &PeerId, terms: &LobbyTerms) -> Result<(), GenesisError> {
+        let players = usize::from(terms.players);
+        if self.seats.len() != players || !(MIN_PLAYERS..=MAX_PLAYERS).contains(&terms.players) {
+            return Err(GenesisError::SeatCount {
+                expected: terms.players,
+                got: self.seats.len(),
+            });
+        }
+        for (i, seat) in self.seats.iter().enumerate() {
+            if self.seats[..i].contains(seat) {
+                return Err(GenesisError::Duplicate(*seat));
+            }
+        }
+        if self.lobby != terms.lobby
+            || self.terms.protocol_version != terms.protocol_version
+            || self.terms.registry_hash != terms.registry_hash
+        {
+            return Err(GenesisError::Terms);
+        }
+        let expected = Self::table_id(&self.lobby, &self.seats, &self.nonce);
+        if self.terms.table != expected {
+            return Err(GenesisError::TableId {
+                expected,
+                got: self.terms.table,
+            });
+        }
+        if !self.seats.contains(me) {
+            return Err(GenesisError::NotSeated(*me));
+        }
+        Ok(())
+    }
+
+    /// The local player's plugin configuration for this table (default timings).
+    pub fn config(&self, key: Keypair) -> Result<BitCrapsConfig, ConfigError> {
+        BitCrapsConfig::new(self.terms.table, key, self.seats.iter().copied())
+    }
+
+    /// The seat list as short key hex, in join order (`1. a1b2c3d4  2. ...`).
+    pub fn describe_seats(&self) -> String {
+        self.seats
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{}. {p}", i + 1))
+            .collect::<Vec<_>>()
+            .join("  ")
+    }
+}
