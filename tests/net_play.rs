@@ -6,42 +6,23 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bitcraps");
+mod net_common;
+
+use net_common::{data_dir, free_port, Children, BIN};
+
+/// An empty data folder for one player of this test.
+fn local_dir(name: &str) -> PathBuf {
+    data_dir("net-play", name)
+}
+
 /// The whole test stops by itself within this time.
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Children killed when the test ends, whatever happens.
-struct Children(Vec<Child>);
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn data_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bitcraps-net-play-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 fn player(addr: &str, dir: &PathBuf) -> Child {
     Command::new(BIN)
@@ -138,10 +119,10 @@ fn a_relay_and_four_joining_processes_play_the_same_table() {
 
     // Nothing listens on this one.
     let nowhere = format!("127.0.0.1:{}", free_port());
-    let lost_dir = data_dir("lost");
+    let lost_dir = local_dir("lost");
     children.0.push(player(&nowhere, &lost_dir));
 
-    let dirs: Vec<PathBuf> = (0..4).map(|i| data_dir(&format!("p{i}"))).collect();
+    let dirs: Vec<PathBuf> = (0..4).map(|i| local_dir(&format!("p{i}"))).collect();
     for dir in &dirs {
         children.0.push(player(&addr, dir));
     }
@@ -169,7 +150,7 @@ fn a_relay_and_four_joining_processes_play_the_same_table() {
     assert_eq!(identities.len(), 4, "four different keys");
 
     // A fifth player finds the table full.
-    let late_dir = data_dir("late");
+    let late_dir = local_dir("late");
     children.0.push(player(&addr, &late_dir));
     let late = wait_all(&mut children, &[6], start).remove(0);
     assert!(!late.0, "the fifth player is refused");
@@ -202,8 +183,8 @@ fn a_relay_and_four_joining_processes_play_the_same_table() {
 fn a_host_with_its_bots_and_one_joiner_play_a_table_of_four() {
     let start = Instant::now();
     let addr = format!("127.0.0.1:{}", free_port());
-    let host_dir = data_dir("host");
-    let joiner_dir = data_dir("joiner");
+    let host_dir = local_dir("host");
+    let joiner_dir = local_dir("joiner");
     let mut children = Children(Vec::new());
     children.0.push(
         Command::new(BIN)

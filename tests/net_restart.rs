@@ -9,49 +9,27 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
-use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bitcraps");
+mod net_common;
+
+use net_common::{data_dir, free_port, Children, BIN};
+
+/// An empty data folder for one player of this test.
+fn local_dir(name: &str) -> PathBuf {
+    data_dir("net-restart", name)
+}
+
 /// The whole test stops by itself within this time.
 const DEADLINE: Duration = Duration::from_secs(90);
 /// Rolls every player plays.
 const ROLLS: u64 = 12;
 /// Each player's own time limit (seconds).
 const PLAYER_TIMEOUT: &str = "85";
-
-/// Children killed when the test ends, whatever happens.
-struct Children(Vec<Child>);
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn data_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "bitcraps-net-restart-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 /// A line of a child's output: (child, run, line), `None` at its end.
 type Line = (usize, usize, Option<String>);
@@ -144,7 +122,7 @@ fn a_player_killed_mid_play_resumes_from_its_journal() {
         .expect("the relay says where it listens");
     assert!(first.contains(&addr), "{first}");
 
-    let dirs: Vec<PathBuf> = (0..4).map(|i| data_dir(&format!("p{i}"))).collect();
+    let dirs: Vec<PathBuf> = (0..4).map(|i| local_dir(&format!("p{i}"))).collect();
     // children.0[1 + who] is player `who`'s current process.
     for (who, dir) in dirs.iter().enumerate() {
         children.0.push(player(&addr, dir, who, 0, &tx));
