@@ -67,7 +67,7 @@ pub struct Engine {
     pub(crate) guard: SigningGuard,
     decisions: BTreeMap<Height, Decision>,
     expected_next: Option<Height>,
-    resume: Option<(Height, Round)>,
+    resume: Option<Resume>,
     future: BTreeMap<Height, Vec<VerifiedMessage>>,
     future_per_signer: BTreeMap<PeerId, usize>,
     catch_up_sent: BTreeSet<(PeerId, Height)>,
@@ -76,6 +76,15 @@ pub struct Engine {
     /// Gossip ticks since the last decision: late votes of the height just decided are normal
     /// in the tick of the decision and answered with the decision only after it.
     ticks_since_decision: u32,
+}
+
+/// Where a restored engine resumes, kept until that height starts (see [`Engine::restore`]).
+#[derive(Clone, Debug)]
+struct Resume {
+    height: Height,
+    round: Round,
+    locked: Option<(Round, Value)>,
+    valid: Option<(Round, Value)>,
 }
 
 impl Engine {
@@ -109,7 +118,10 @@ impl Engine {
     }
 
     /// An engine restarted from the state its host persisted. [`Input::StartHeight`] for the
-    /// persisted height resumes its round with its lock, valid value and signing guard.
+    /// persisted height resumes its round with its lock, valid value and signing guard. Started
+    /// at an earlier height (the host lost the decisions before it), the engine catches up with
+    /// the guard in force, keeps the round and lock for the persisted height and resumes them
+    /// when that height starts; until then [`Engine::persistent_state`] still returns them.
     pub fn restore(
         config: EngineConfig,
         key: Keypair,
@@ -117,9 +129,12 @@ impl Engine {
         state: PersistentState,
     ) -> Engine {
         let mut engine = Engine::new(config, key, participants);
-        engine.resume = Some((state.height, state.round));
-        engine.locked = state.locked;
-        engine.valid = state.valid;
+        engine.resume = Some(Resume {
+            height: state.height,
+            round: state.round,
+            locked: state.locked,
+            valid: state.valid,
+        });
         engine.guard = state.guard;
         engine
     }
@@ -163,6 +178,17 @@ impl Engine {
 
     /// The state the host must persist before sending any message this engine output.
     pub fn persistent_state(&self) -> PersistentState {
+        if let Some(resume) = &self.resume {
+            // Restored, and not back at the persisted height yet (catching up the heights
+            // before it): where to resume there stays what must be durable.
+            return PersistentState {
+                height: resume.height,
+                round: resume.round,
+                locked: resume.locked.clone(),
+                valid: resume.valid.clone(),
+                guard: self.guard.clone(),
+            };
+        }
         if self.in_progress() {
             PersistentState {
                 height: self.height,
@@ -282,7 +308,17 @@ impl Engine {
         self.expected_next = None;
         self.clear_height_state();
         let round = match self.resume.take() {
-            Some((h, r)) if h == height => {
+            Some(resume) if resume.height > height => {
+                // Restored at a later height than the one starting (its decision was not
+                // recorded before the crash): keep the lock for when that height starts.
+                self.resume = Some(resume);
+                self.locked = None;
+                self.valid = None;
+                Round(0)
+            }
+            Some(resume) if resume.height == height => {
+                self.locked = resume.locked;
+                self.valid = resume.valid;
                 // Count the votes we signed before the restart, as we did then.
                 for kind in [VoteKind::Prevote, VoteKind::Precommit] {
                     if let Some(v) = self.guard.last_vote(kind).cloned() {
@@ -291,7 +327,7 @@ impl Engine {
                         }
                     }
                 }
-                r
+                resume.round
             }
             _ => {
                 self.locked = None;

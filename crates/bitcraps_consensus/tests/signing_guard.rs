@@ -136,6 +136,48 @@ fn a_restored_proposer_repeats_its_proposal() {
     assert_eq!(votes(&out)[0].vote.value, Some(val("v").id()));
 }
 
+#[test]
+fn a_node_restored_below_its_persisted_height_keeps_the_lock_for_that_height() {
+    // The host persisted the guard for height 2 (round 1, locked on v in round 0) but lost the
+    // decision of height 1 in the crash: it restarts at height 1 and catches up.
+    let mut net = Net::new(4);
+    let (v, w) = (val("v"), val("w"));
+    let h2 = Height(2);
+    let state = PersistentState {
+        height: h2,
+        round: R1,
+        locked: Some((R0, v.clone())),
+        valid: Some((R0, v.clone())),
+        guard: SigningGuard::default(),
+    };
+    net.engines[ME] = Engine::restore(
+        net.config(),
+        net.keys[ME].clone(),
+        net.seats.clone(),
+        state.clone(),
+    );
+    net.start(ME, H);
+    assert_eq!(net.engines[ME].round(), R0);
+    assert_eq!(net.engines[ME].locked_round(), None, "no lock at height 1");
+    assert_eq!(
+        persisted(&net.engines[ME]),
+        state,
+        "what to resume at height 2 stays durable while height 1 is caught up"
+    );
+    net.deliver(ME, net.proposal_at(R0, &w, None)).unwrap();
+    let out = net.deliver_all(ME, net.precommits(&[1, 2, 3], R0, Some(&w)));
+    assert_eq!(decisions(&out).len(), 1, "height 1 decided");
+
+    net.start(ME, h2);
+    assert_eq!(net.engines[ME].round(), R1, "height 2 resumes in round 1");
+    assert_eq!(
+        net.engines[ME].locked_round(),
+        Some(R0),
+        "the lock of height 2 survived"
+    );
+    assert_eq!(net.engines[ME].persistent_state().height, h2);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Property: whatever arrives, and however often the node crashes, it never equivocates.
 
