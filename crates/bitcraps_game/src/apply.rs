@@ -117,6 +117,20 @@ pub struct Draft {
     events: Vec<Event>,
     ops: Vec<SignedOp>,
     cover: Option<[u64; 36]>,
+    signatures: OpSignatures,
+}
+
+/// Whether applying a block checks its operations' signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpSignatures {
+    /// Every operation's signature is checked (strictly). Always, for a block from the network.
+    #[default]
+    Check,
+    /// The signatures were checked before the block was stored by this node, and the storage
+    /// protects its records against corruption (checksums): replaying one's own journal after a
+    /// restart. Nonces, rules, payouts and everything else are still checked; an offline audit
+    /// of a journal uses [`OpSignatures::Check`].
+    AlreadyChecked,
 }
 
 impl Draft {
@@ -132,6 +146,7 @@ impl Draft {
             events: Vec::new(),
             ops: Vec::new(),
             cover: None,
+            signatures: OpSignatures::Check,
         }
     }
 
@@ -205,6 +220,9 @@ impl Draft {
                 expected,
                 got: op.nonce,
             });
+        }
+        if self.signatures == OpSignatures::AlreadyChecked {
+            return Ok(());
         }
         let bytes = op
             .signing_bytes(&self.base.config.table_id)
@@ -299,6 +317,16 @@ impl TableState {
     /// state, have a later timestamp, and every operation must be accepted in order — or be
     /// carried as failed ([`Draft::push_or_fail`]).
     pub fn apply_block(&self, block: &Block) -> Result<(TableState, Vec<Event>), BlockError> {
+        self.apply_block_with(block, OpSignatures::Check)
+    }
+
+    /// [`TableState::apply_block`], checking the operations' signatures or not (see
+    /// [`OpSignatures`]: only for blocks this node checked before and stored safely).
+    pub fn apply_block_with(
+        &self,
+        block: &Block,
+        signatures: OpSignatures,
+    ) -> Result<(TableState, Vec<Event>), BlockError> {
         let expected = self.height.saturating_add(1);
         if block.height != expected {
             return Err(BlockError::WrongHeight {
@@ -324,6 +352,7 @@ impl TableState {
             });
         }
         let mut draft = Draft::new(self, block.timestamp_ms);
+        draft.signatures = signatures;
         for (index, op) in block.ops.iter().enumerate() {
             draft.push_or_fail(op.clone()).map_err(|e| BlockError::Op {
                 index,

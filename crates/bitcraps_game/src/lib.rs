@@ -83,7 +83,7 @@ pub mod seats;
 pub mod state;
 pub mod validation;
 
-pub use apply::{Draft, MAX_BETS_PER_SEAT, MAX_OPEN_DISPUTES, MAX_SEAT_RECORDS};
+pub use apply::{Draft, OpSignatures, MAX_BETS_PER_SEAT, MAX_OPEN_DISPUTES, MAX_SEAT_RECORDS};
 pub use block::{acceptable_now, Block, BuiltBlock, MAX_CLOCK_SKEW_MS, MAX_OPS_PER_BLOCK};
 pub use bond::required_bond;
 pub use chain::{Applied, Chain, ChainError, ChainValidity};

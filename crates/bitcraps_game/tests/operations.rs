@@ -885,3 +885,49 @@ fn every_node_computes_the_same_hashes() {
     let c = LocalTable::with_config(config, test_keys(4), Arc::new(Registry::new())).unwrap();
     assert_ne!(c.state().hash(), table().state().hash());
 }
+
+#[test]
+fn a_block_replayed_as_already_checked_skips_only_the_signature_check() {
+    let t = table();
+    let state = t.state().clone();
+    let peer = state.seat(Seat(1)).unwrap().peer;
+    let mallory = Keypair::from_seed([99; 32]);
+    let block_of = |op: SignedOp| Block {
+        height: 1,
+        timestamp_ms: state.timestamp_ms() + 1_000,
+        prev_state_hash: state.hash(),
+        ops: vec![op],
+    };
+    let mut forged = SignedOp::sign(&mallory, &t.table_id(), 1, place(BetKind::Field, 10)).unwrap();
+    forged.author = peer;
+    let forged = block_of(forged);
+    assert!(matches!(
+        state.apply_block(&forged),
+        Err(BlockError::Op { ref error, .. }) if **error == OpError::BadSignature { peer }
+    ));
+    assert!(matches!(
+        state.apply_block_with(&forged, OpSignatures::Check),
+        Err(BlockError::Op { ref error, .. }) if **error == OpError::BadSignature { peer }
+    ));
+    // Trusted (a node's own checksummed journal): the signature is not checked again ...
+    let (trusted, _) = state
+        .apply_block_with(&forged, OpSignatures::AlreadyChecked)
+        .unwrap();
+    assert_eq!(trusted.next_nonce(&peer), 2);
+    // ... and a correctly signed block gives the same state either way.
+    let key = t.key(Seat(1)).unwrap().clone();
+    let honest =
+        block_of(SignedOp::sign(&key, &t.table_id(), 1, place(BetKind::Field, 10)).unwrap());
+    let (checked, events) = state.apply_block(&honest).unwrap();
+    let (skipped, skipped_events) = state
+        .apply_block_with(&honest, OpSignatures::AlreadyChecked)
+        .unwrap();
+    assert_eq!(checked.hash(), skipped.hash());
+    assert_eq!(events, skipped_events);
+    // Everything else is still checked: a wrong nonce is refused in both modes.
+    let wrong_nonce =
+        block_of(SignedOp::sign(&key, &t.table_id(), 5, place(BetKind::Field, 10)).unwrap());
+    assert!(state
+        .apply_block_with(&wrong_nonce, OpSignatures::AlreadyChecked)
+        .is_err());
+}

@@ -24,7 +24,7 @@ use bitcraps_consensus::{
     Height, Keypair, PersistentState, Round, SigningGuard, TableId, ValueId, Vote, VoteKind,
 };
 use bitcraps_journal::demo::{DemoHeight, DemoTable};
-use bitcraps_journal::{verify_journal, CertificateCheck, DecisionDurability, Journal};
+use bitcraps_journal::{verify_journal, DecisionDurability, Journal, ReplayCheck};
 use criterion::{criterion_group, Criterion};
 
 /// Heights journaled per sample pool in the write benchmark.
@@ -216,10 +216,7 @@ fn time<T>(what: &str, heights: u64, f: impl FnOnce() -> T) -> T {
 }
 
 fn recovery(path: &Path, heights: u64) {
-    for (check, runs) in [
-        (CertificateCheck::Structure, 2),
-        (CertificateCheck::Signatures, 1),
-    ] {
+    for (check, runs) in [(ReplayCheck::OwnJournal, 2), (ReplayCheck::Full, 1)] {
         for run in 1..=runs {
             let recovered = time(
                 &format!("recovery ({check:?}) run {run}: open + load_with"),

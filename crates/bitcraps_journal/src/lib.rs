@@ -82,7 +82,7 @@ pub use plugin::{
 };
 pub use records::{DecidedHeight, EvidenceRecord, StoredHeight};
 pub use recovery::Recovered;
-pub use replay::CertificateCheck;
+pub use replay::ReplayCheck;
 pub use report::{PlayerSummary, Report};
 pub use store::FORMAT;
 pub use verify::{stored_config, verify_journal, verify_journal_with};

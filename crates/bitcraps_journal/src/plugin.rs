@@ -64,7 +64,7 @@ use crate::journal::Journal;
 use crate::paths::DataDir;
 use crate::records::DecidedHeight;
 use crate::recovery::Recovered;
-use crate::replay::CertificateCheck;
+use crate::replay::ReplayCheck;
 
 /// Decided heights waiting to be written at most (after repeated write failures); beyond it the
 /// journal can no longer be completed and the plugin reports it as fatal.
@@ -230,7 +230,7 @@ impl JournalPlugin {
         journal: Journal,
         registry: Arc<Registry>,
     ) -> Result<JournalPlugin, JournalPluginError> {
-        let recovered = journal.load_with(registry, CertificateCheck::Structure)?;
+        let recovered = journal.load_with(registry, ReplayCheck::OwnJournal)?;
         Ok(JournalPlugin {
             path: journal.path().to_path_buf(),
             recovered_height: recovered.height,

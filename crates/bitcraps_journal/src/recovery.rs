@@ -10,7 +10,7 @@ use crate::error::JournalError;
 use crate::journal::Journal;
 use crate::reads::read_evidence;
 use crate::records::EvidenceRecord;
-use crate::replay::{replay, CertificateCheck};
+use crate::replay::{replay, ReplayCheck};
 
 /// What a node resumes from.
 #[derive(Debug, Clone)]
@@ -56,22 +56,24 @@ impl Journal {
     /// Recovers the table from the journal with no custom operations: see
     /// [`Journal::load_with`].
     pub fn load(&self) -> Result<Recovered, JournalError> {
-        self.load_with(Arc::new(Registry::new()), CertificateCheck::Structure)
+        self.load_with(Arc::new(Registry::new()), ReplayCheck::OwnJournal)
     }
 
     /// Recovers the table: re-applies every decided height from genesis with the game's rules
-    /// (operation signatures, nonces, dice, payouts), checking each record's checksum, that
-    /// each certificate certifies the recorded block for this table and height with a quorum of
-    /// seats (with `check`, also every signature), that each recomputed state hash and the
-    /// events equal the recorded ones and the accounting identity; returns the state, the
-    /// durable signing guard and the evidence.
+    /// (nonces, dice, payouts; with [`ReplayCheck::Full`] also the operation signatures),
+    /// checking each record's checksum, that each certificate certifies the recorded block for
+    /// this table and height with a quorum of seats (with [`ReplayCheck::Full`], also every
+    /// precommit signature), that each recomputed state hash and the events equal the recorded
+    /// ones and the accounting identity; returns the state, the durable signing guard and the
+    /// evidence. A node recovering its own journal uses [`ReplayCheck::OwnJournal`] (what
+    /// [`Journal::load`] does).
     ///
     /// A journal that fails a check is reported as [`JournalError::Check`] with the height and
     /// reason, and left as it is.
     pub fn load_with(
         &self,
         registry: Arc<Registry>,
-        check: CertificateCheck,
+        check: ReplayCheck,
     ) -> Result<Recovered, JournalError> {
         let replayed = replay(
             self.db(),

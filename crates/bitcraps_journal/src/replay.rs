@@ -10,24 +10,39 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable};
 
 use bitcraps_consensus::{CommitCertificate, ParticipantSet, Value};
-use bitcraps_game::{Block, Event, Registry, TableConfig, TableState};
+use bitcraps_game::{Block, Event, OpSignatures, Registry, TableConfig, TableState};
 
 use crate::error::{hex, Failure, JournalError, Reason};
 use crate::records::DecidedRecord;
 use crate::store::{self, Key, BLOCKS, DECIDED};
 
-/// How thoroughly certificates are checked while replaying.
+/// How thoroughly a replay checks signatures (everything else is always checked: record
+/// checksums, certificate structure, the game's rules, nonces, dice, payouts, state hashes,
+/// events and the accounting identity).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CertificateCheck {
-    /// Every precommit signature, strictly ([`CommitCertificate::verify`]), plus everything
-    /// [`CertificateCheck::Structure`] checks. What the verifier does.
+pub enum ReplayCheck {
+    /// Every operation signature and every precommit signature, strictly
+    /// ([`CommitCertificate::verify`]). What the verifier does: it trusts nothing but the table
+    /// config.
     #[default]
-    Signatures,
+    Full,
     /// Table, height and value id bind the certificate to the recorded block, and it lists
-    /// more than two thirds of the seats, each once; the signatures are not checked again.
-    /// For recovering the node's own journal, whose certificates the engine verified before
-    /// deciding and whose records are checksummed: it saves two thirds of the recovery time.
-    Structure,
+    /// more than two thirds of the seats, each once; neither the precommit signatures nor the
+    /// operation signatures are checked again ([`OpSignatures::AlreadyChecked`]). For
+    /// recovering the node's own journal: the engine verified the certificate and the game every
+    /// operation before the node recorded the height, and every record is checksummed, so a
+    /// damaged record is still refused. A journal from elsewhere is checked with
+    /// [`ReplayCheck::Full`] (`bitcraps verify`).
+    OwnJournal,
+}
+
+impl ReplayCheck {
+    fn op_signatures(self) -> OpSignatures {
+        match self {
+            ReplayCheck::Full => OpSignatures::Check,
+            ReplayCheck::OwnJournal => OpSignatures::AlreadyChecked,
+        }
+    }
 }
 
 /// One height, replayed and checked.
@@ -55,7 +70,7 @@ pub(crate) fn replay(
     path: &Path,
     config: &TableConfig,
     registry: Arc<Registry>,
-    check: CertificateCheck,
+    check: ReplayCheck,
     mut visit: impl FnMut(&Step<'_>) -> Result<(), Reason>,
 ) -> Result<Replayed, JournalError> {
     let genesis = match TableState::genesis(config.clone(), registry) {
@@ -123,7 +138,7 @@ fn check_height(
     stored_record: &[u8],
     config: &TableConfig,
     participants: &ParticipantSet,
-    check: CertificateCheck,
+    check: ReplayCheck,
     visit: &mut impl FnMut(&Step<'_>) -> Result<(), Reason>,
 ) -> Result<TableState, Reason> {
     let bytes =
@@ -148,7 +163,7 @@ fn check_height(
         check,
     )?;
     let block = Block::from_value(&value)?;
-    let (state, events) = parent.apply_block(&block)?;
+    let (state, events) = parent.apply_block_with(&block, check.op_signatures())?;
     if state.hash() != record.state_hash {
         return Err(Reason::StateHash {
             recorded: hex(&record.state_hash),
@@ -166,14 +181,14 @@ fn check_height(
 }
 
 /// Checks that `certificate` certifies `value` at `height` of this table with a quorum of the
-/// seats (and, with [`CertificateCheck::Signatures`], that every signature verifies).
+/// seats (and, with [`ReplayCheck::Full`], that every signature verifies).
 pub(crate) fn check_certificate(
     certificate: &CommitCertificate,
     value: &Value,
     height: u64,
     config: &TableConfig,
     participants: &ParticipantSet,
-    check: CertificateCheck,
+    check: ReplayCheck,
 ) -> Result<(), Reason> {
     if certificate.table != config.table_id || certificate.height.0 != height {
         return Err(Reason::CertificateTarget {
@@ -188,8 +203,8 @@ pub(crate) fn check_certificate(
         });
     }
     match check {
-        CertificateCheck::Signatures => certificate.verify(&config.table_id, participants)?,
-        CertificateCheck::Structure => {
+        ReplayCheck::Full => certificate.verify(&config.table_id, participants)?,
+        ReplayCheck::OwnJournal => {
             let mut seen = BTreeSet::new();
             for signer in certificate.signers() {
                 if !participants.contains(&signer) {

@@ -8,7 +8,7 @@ use bitcraps_game::{Registry, TableConfig, TableState};
 use crate::dice_audit::DiceAudit;
 use crate::error::{hex, Failure, JournalError, Reason};
 use crate::reads::{check_format, read_config, read_evidence};
-use crate::replay::{replay, CertificateCheck};
+use crate::replay::{replay, ReplayCheck};
 use crate::report::Report;
 use crate::store::{self, BLOCKS};
 
@@ -66,14 +66,9 @@ pub fn verify_journal_with(
         });
     }
     let mut audit = DiceAudit::new(config.table_id.0);
-    let replayed = replay(
-        &db,
-        path,
-        config,
-        registry,
-        CertificateCheck::Signatures,
-        |step| audit.step(step.height, step.block, step.events),
-    )?;
+    let replayed = replay(&db, path, config, registry, ReplayCheck::Full, |step| {
+        audit.step(step.height, step.block, step.events)
+    })?;
     Ok(Report::new(
         &replayed.state,
         recorded_heights,

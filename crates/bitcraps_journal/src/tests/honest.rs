@@ -20,7 +20,7 @@ fn recovery_gives_the_same_state_hash_and_verify_accepts() {
     let full = journal
         .load_with(
             std::sync::Arc::new(bitcraps_game::Registry::new()),
-            crate::CertificateCheck::Signatures,
+            crate::ReplayCheck::Full,
         )
         .expect("recovers with signatures");
     assert_eq!(full.state.hash(), table.state().hash());
