@@ -19,6 +19,17 @@ use sha2::{Digest, Sha256};
 use crate::application::TableApplication;
 use crate::envelope::StateHash;
 use crate::error::ApplyError;
+use crate::node::PersistError;
+
+/// Called with every operation the local player signs, before it can leave the node (broadcast,
+/// or carried by a block this node proposes); it must return only once the operation is durable.
+///
+/// Contract: on `Ok` the operation is pooled and broadcast. On `Err` it is forgotten as if never
+/// signed (it never left the node) and its intent is kept to be signed again, identically
+/// (signatures are deterministic), at the next frame. After a restart the host hands the durable
+/// operations back with [`GameApp::resume_signed`], so the player never signs a different
+/// operation under a nonce it already used — the table punishes that as double-signing.
+pub type OpPersistHook = Box<dyn FnMut(&SignedOp) -> Result<(), PersistError> + Send + Sync>;
 
 /// Operations kept in the pool at most (oldest dropped first).
 pub const MAX_POOL: usize = 4_096;
@@ -69,6 +80,8 @@ pub struct GameApp {
     reported: BTreeSet<(PeerId, u64)>,
     withhold_reveals: bool,
     accounting_errors: Vec<String>,
+    persist_op: Option<OpPersistHook>,
+    op_persist_failures: u64,
 }
 
 impl std::fmt::Debug for GameApp {
@@ -104,7 +117,82 @@ impl GameApp {
             reported: BTreeSet::new(),
             withhold_reveals: false,
             accounting_errors: Vec::new(),
+            persist_op: None,
+            op_persist_failures: 0,
         }
+    }
+
+    /// Installs the hook that makes each operation the local player signs durable before it
+    /// can leave the node (see [`OpPersistHook`]).
+    pub fn set_op_persist_hook(&mut self, hook: OpPersistHook) {
+        self.persist_op = Some(hook);
+    }
+
+    /// Times the [`OpPersistHook`] failed since start (each failed operation is signed again
+    /// later).
+    pub fn op_persist_failures(&self) -> u64 {
+        self.op_persist_failures
+    }
+
+    /// The local player's signed operations not yet decided, in nonce order.
+    pub fn in_flight(&self) -> &[SignedOp] {
+        &self.in_flight
+    }
+
+    /// After a restart: takes back the local player's operations signed before it and not yet
+    /// decided (e.g. read back from a journal), so that they are sent again instead of other
+    /// operations being signed under their nonces. Operations of other authors, and those whose
+    /// nonce the state already spent, are ignored; the rest must follow the next nonce without
+    /// a gap (anything after a gap is ignored and logged: it cannot have been sent, as it is
+    /// made durable before it leaves, in order). Call before the first frame.
+    pub fn resume_signed(&mut self, ops: impl IntoIterator<Item = SignedOp>) {
+        let me = self.key.peer_id();
+        let mut ops: Vec<SignedOp> = ops
+            .into_iter()
+            .filter(|op| op.author == me && op.verify(&self.table))
+            .collect();
+        ops.sort_by_key(|op| op.nonce);
+        ops.dedup_by_key(|op| op.nonce);
+        let height = self.state().height();
+        for op in ops {
+            let expected = self.next_local_nonce();
+            if op.nonce < expected {
+                continue;
+            }
+            if op.nonce > expected {
+                log::error!(
+                    "{me}: a signed operation under nonce {} follows a gap (next nonce {expected}); \
+                     ignored",
+                    op.nonce
+                );
+                break;
+            }
+            match &op.op {
+                Operation::Commit { roll, .. } => {
+                    self.committed.insert(*roll);
+                }
+                Operation::Reveal { roll, .. } => {
+                    self.revealed.insert(*roll);
+                }
+                _ => {}
+            }
+            if self.in_flight.is_empty() {
+                self.oldest_in_flight_since = height;
+            }
+            self.pool.insert((me, op.nonce), (op.clone(), height));
+            self.in_flight.push(op.clone());
+            self.to_broadcast.push(op);
+        }
+    }
+
+    /// The nonce the local player's next operation is signed with: after the operations in
+    /// flight, or the state's next one.
+    fn next_local_nonce(&self) -> u64 {
+        let next = self.state().next_nonce(&self.key.peer_id());
+        self.in_flight
+            .last()
+            .map_or(next, |op| op.nonce.saturating_add(1))
+            .max(next)
     }
 
     /// The latest decided state.
@@ -178,8 +266,12 @@ impl GameApp {
         true
     }
 
-    /// Signed operations to broadcast (drained).
+    /// Signed operations to broadcast (drained). Intents held back by a failed
+    /// [`OpPersistHook`] are signed again first.
     pub fn take_broadcast(&mut self) -> Vec<SignedOp> {
+        if !self.intents.is_empty() {
+            self.sign_intents();
+        }
         std::mem::take(&mut self.to_broadcast)
     }
 
@@ -231,21 +323,35 @@ impl GameApp {
 
     fn sign_intents(&mut self) {
         let me = self.key.peer_id();
-        let next = self.state().next_nonce(&me);
         while let Some(op) = self.intents.pop_front() {
-            let nonce = next + self.in_flight.len() as u64;
-            match SignedOp::sign(&self.key, &self.table, nonce, op) {
-                Ok(signed) => {
-                    if self.in_flight.is_empty() {
-                        self.oldest_in_flight_since = self.state().height();
-                    }
-                    self.pool
-                        .insert((me, nonce), (signed.clone(), self.state().height()));
-                    self.in_flight.push(signed.clone());
-                    self.to_broadcast.push(signed);
+            let nonce = self.next_local_nonce();
+            let signed = match SignedOp::sign(&self.key, &self.table, nonce, op.clone()) {
+                Ok(signed) => signed,
+                Err(e) => {
+                    log::error!("could not sign an operation: {e}");
+                    continue;
                 }
-                Err(e) => log::error!("could not sign an operation: {e}"),
+            };
+            if let Some(hook) = self.persist_op.as_mut() {
+                if let Err(error) = hook(&signed) {
+                    // Never sent: forget it, sign it again (identically) next frame.
+                    log::error!(
+                        "{me}: could not make our {:?} under nonce {nonce} durable: {error}; \
+                         holding it back",
+                        signed.op.kind()
+                    );
+                    self.op_persist_failures += 1;
+                    self.intents.push_front(op);
+                    return;
+                }
             }
+            if self.in_flight.is_empty() {
+                self.oldest_in_flight_since = self.state().height();
+            }
+            self.pool
+                .insert((me, nonce), (signed.clone(), self.state().height()));
+            self.in_flight.push(signed.clone());
+            self.to_broadcast.push(signed);
         }
     }
 

@@ -91,7 +91,7 @@ pub use config::BitCrapsConfig;
 pub use custom_ops::{CustomOperationDecided, GameAppExt, GameOperation};
 pub use envelope::{Envelope, SignedStateHash, StateHash};
 pub use error::{ApplyError, ConfigError, RejectError};
-pub use game_app::{DecidedOp, GameApp};
+pub use game_app::{DecidedOp, GameApp, OpPersistHook};
 pub use game_entities::{
     DiceCommitment, DiceReveal, Dispute, DisputeVote, DisputeVotes, GameEntities, RevealOf,
     Revealed, Seat, VoteOnDispute,

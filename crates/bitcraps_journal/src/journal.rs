@@ -15,6 +15,7 @@ use crate::reads::{check_format, read_config, read_evidence, read_heights};
 use crate::records::{DecidedHeight, DecidedRecord, EvidenceRecord, StoredHeight};
 use crate::store::{
     self, Key, BLOCKS, DECIDED, EVIDENCE, FORMAT, GUARD, GUARD_KEY, META, META_CONFIG, META_FORMAT,
+    OWN_OPS,
 };
 
 /// A table's journal: its config, every decided height, the consensus signing guard and the
@@ -32,6 +33,8 @@ pub struct Journal {
     next_evidence: u64,
     guard: Option<PersistentState>,
     decisions: DecisionDurability,
+    /// Own operations under nonces below this one are forgotten already.
+    pub(crate) own_ops_floor: u64,
 }
 
 /// When a recorded decision becomes durable.
@@ -123,6 +126,7 @@ impl Journal {
             next_evidence,
             guard: None,
             decisions: DecisionDurability::Immediate,
+            own_ops_floor: 0,
         };
         journal.guard = journal.read_guard()?;
         Ok(journal)
@@ -326,7 +330,7 @@ impl Journal {
 
     /// One write transaction, durable (fsync'd, two-phase) or not (atomic and visible, made
     /// durable by the next durable commit).
-    fn commit(
+    pub(crate) fn commit(
         &self,
         durable: bool,
         body: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>,
@@ -375,6 +379,7 @@ fn initialise(db: &Database, path: &Path, config: &TableConfig) -> Result<(), Jo
         txn.open_table(DECIDED)?;
         txn.open_table(GUARD)?;
         txn.open_table(EVIDENCE)?;
+        txn.open_table(OWN_OPS)?;
         txn.commit()?;
         Ok(())
     };

@@ -23,6 +23,8 @@
 //! // after applying a decision (Output::Decided → Chain::apply_decided):
 //! journal.record_decision(&DecidedHeight { value, certificate, state_hash, events })?;
 //! journal.record_evidence(&evidence)?;                   // Output::Evidence
+//! journal.record_own_op(&signed_op)?;                    // before an own operation leaves
+//! game.resume_signed(journal.own_ops()?);                // after a restart: sent again
 //! journal.set_decision_durability(DecisionDurability::WithNextGuard); // optional: one fsync
 //!                                                        // per height fewer (see its docs)
 //! journal.decisions(from, max)?                          // serve catch-up from the journal
@@ -37,7 +39,8 @@
 //!
 //! ## Modules
 //!
-//! - [`journal`]: the store and its writes; [`records`]: what it records.
+//! - [`journal`]: the store and its writes; [`records`]: what it records; [`own_ops`]: the
+//!   local player's signed operations awaiting a block.
 //! - [`recovery`]: [`Journal::load`] and [`Recovered`]; [`replay`]: the checked replay shared
 //!   with the verifier; [`verify`], [`report`], [`dice_audit`]: the verifier.
 //! - [`export`]: the hand history.
@@ -56,6 +59,7 @@ pub mod error;
 pub mod export;
 pub mod identity;
 pub mod journal;
+pub mod own_ops;
 pub mod paths;
 #[cfg(any(feature = "bevy", test))]
 pub mod plugin;

@@ -23,9 +23,11 @@
 //!    before) starting at the next height, the local game clock at the last block's time, and
 //!    the last decisions to serve lagging peers; catch-up from the peers then brings it up to
 //!    date;
-//! 2. installs the persist hook: [`Journal::record_guard`], durable before any signed message
+//! 2. installs the persist hooks: [`Journal::record_guard`], durable before any signed message
 //!    leaves; a failed write drops that step's proposals and votes (the plugin reports
 //!    [`bevy_bitcraps::PersistFailed`]) and the node goes on (it still follows and catches up);
+//!    and [`Journal::record_own_op`] for the local player's operations (a failed write holds the
+//!    operation back and signs it again next frame);
 //! 3. records every decided height (value, certificate, state hash, events) and every piece of
 //!    consensus evidence, in the send set of the frame that applied it; a failed write is
 //!    reported ([`JournalWriteFailed`], [`JournalStatus`]) and retried next frame, in order.
@@ -40,10 +42,18 @@
 //! [`JournalStatus::fatal`] and installs a hook that refuses every write, so the node follows
 //! the table but never signs anything.
 //!
-//! Not yet journaled: the local player's signed operations still waiting for a block. A node
-//! restarted with such an operation in flight signs its next operation under the same nonce; if
-//! that is a different operation, the table sees a double-signed operation (its dice commits and
-//! reveals are deterministic and so are re-signed identically).
+//! The local player's own operations (bets, dice commitments and reveals, disputes) are
+//! journaled too: the game's [`bevy_bitcraps::OpPersistHook`] records each one durably as it is
+//! signed, before it can be broadcast or carried by a block this node proposes, and a resumed
+//! node sends the undecided ones again ([`GameApp::resume_signed`]) instead of signing something
+//! else under their nonces (which the table would punish as double-signing).
+//!
+//! Durability: the guard and own operations are fsync'd before they leave; decisions are
+//! committed without their own fsync ([`crate::DecisionDurability::WithNextGuard`]) and become
+//! durable with the next guard or operation written, which the node writes before anything
+//! that depends on them leaves. A crash in between loses at most the last decisions, which the
+//! node fetches again from its peers (its engine keeps the lock of the height it had reached:
+//! `Engine::restore`).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -53,14 +63,14 @@ use bevy::prelude::*;
 use bevy_bitcraps::bitcraps_consensus::{
     CommitCertificate, Decision, Height, PersistentState, Round, Value,
 };
-use bevy_bitcraps::bitcraps_game::{Event, Registry};
+use bevy_bitcraps::bitcraps_game::{Event, Registry, SignedOp};
 use bevy_bitcraps::{
     BitCrapsConfig, BitCrapsSystems, ConsensusNode, GameApp, GameEvent, GamePlugin, GenesisTime,
     HeightDecided, MisbehaviourDetected, PersistError, TableApp, TableApplication, TableView,
 };
 
 use crate::error::JournalError;
-use crate::journal::Journal;
+use crate::journal::{DecisionDurability, Journal};
 use crate::paths::DataDir;
 use crate::records::DecidedHeight;
 use crate::recovery::Recovered;
@@ -132,6 +142,16 @@ pub enum JournalPluginError {
         path: PathBuf,
         /// The evidence's height.
         height: Height,
+        /// The store's error.
+        source: JournalError,
+    },
+    /// An operation of the local player could not be made durable: it was held back.
+    #[error("journal {path}: our operation under nonce {nonce} not written: {source}")]
+    OwnOp {
+        /// The journal.
+        path: PathBuf,
+        /// Its nonce.
+        nonce: u64,
         /// The store's error.
         source: JournalError,
     },
@@ -332,15 +352,25 @@ fn attach(
         .collect();
     let mut node = ConsensusNode::restored(&config, engine, recovered.next_height(), recent);
 
-    let game = GameApp::new(recovered.state.clone(), config.keypair.clone());
+    let mut journal = journal;
+    journal.set_decision_durability(DecisionDurability::WithNextGuard);
+    let handle = JournalHandle {
+        journal: Arc::new(Mutex::new(journal)),
+        path,
+    };
+    let mut game = GameApp::new(recovered.state.clone(), config.keypair.clone());
+    game.set_op_persist_hook(own_op_hook(handle.clone()));
+    game.resume_signed(recovered.own_ops.iter().cloned());
+    if game.pending_local() > 0 {
+        log::info!(
+            "sending again {} operations signed before the restart",
+            game.pending_local()
+        );
+    }
     let view = TableView {
         height: Height(recovered.height),
         state_hash: game.state_hash(),
         snapshot: game.snapshot(),
-    };
-    let handle = JournalHandle {
-        journal: Arc::new(Mutex::new(journal)),
-        path,
     };
     node.set_persist_hook(guard_hook(handle.clone()));
     if recovered.height > 0 {
@@ -368,6 +398,20 @@ fn guard_hook(handle: JournalHandle) -> bevy_bitcraps::PersistHook {
                 path: handle.path.clone(),
                 height: state.height,
                 round: state.round,
+                source,
+            }) as PersistError
+        })
+    })
+}
+
+/// The own-operation hook: the operation is durable when it returns `Ok`.
+fn own_op_hook(handle: JournalHandle) -> bevy_bitcraps::OpPersistHook {
+    Box::new(move |op: &SignedOp| -> Result<(), PersistError> {
+        let mut journal = handle.lock()?;
+        journal.record_own_op(op).map_err(|source| {
+            Box::new(JournalPluginError::OwnOp {
+                path: handle.path.clone(),
+                nonce: op.nonce,
                 source,
             }) as PersistError
         })
@@ -407,8 +451,10 @@ struct Pending {
 struct PendingWrites(VecDeque<Pending>);
 
 /// Records the heights decided and applied this frame, with their events, and the evidence.
+#[allow(clippy::too_many_arguments)]
 fn record(
     handle: Option<Res<JournalHandle>>,
+    table: Option<Res<TableApp>>,
     mut status: ResMut<JournalStatus>,
     mut pending: ResMut<PendingWrites>,
     mut decided: MessageReader<HeightDecided>,
@@ -486,6 +532,13 @@ fn record(
                 fail(status, height, error);
                 break;
             }
+        }
+    }
+    if let Some(game) = table.as_ref().and_then(|t| t.get::<GameApp>()) {
+        let next = game.state().next_nonce(&game.peer());
+        if let Err(source) = journal.forget_own_ops_below(next) {
+            // Harmless: recovery skips spent nonces. Logged for the operator.
+            log::warn!("journal {}: {source}", handle.path.display());
         }
     }
     for e in evidence {

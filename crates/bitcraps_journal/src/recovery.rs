@@ -23,6 +23,9 @@ pub struct Recovered {
     pub guard: Option<PersistentState>,
     /// The evidence recorded.
     pub evidence: Vec<EvidenceRecord>,
+    /// The local player's signed operations recorded and not known to be decided (hand them
+    /// back to the game, which skips those the state already spent).
+    pub own_ops: Vec<bitcraps_game::SignedOp>,
 }
 
 impl Recovered {
@@ -91,6 +94,7 @@ impl Journal {
             state: replayed.state,
             guard: self.guard().cloned(),
             evidence: read_evidence(self.db(), self.path())?,
+            own_ops: self.own_ops()?,
         })
     }
 }

@@ -14,6 +14,7 @@
 //! | `decided`  | height | [`DecidedRecord`]: certificate, state hash, events (codec)      |
 //! | `guard`    | 0      | the consensus [`PersistentState`] (codec)                       |
 //! | `evidence` | seq    | [`EvidenceRecord`] (codec)                                      |
+//! | `own_ops`  | nonce  | the local player's signed operation not yet decided (codec)    |
 
 use std::path::Path;
 use std::sync::RwLock;
@@ -43,6 +44,7 @@ pub(crate) const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blo
 pub(crate) const DECIDED: TableDefinition<u64, &[u8]> = TableDefinition::new("decided");
 pub(crate) const GUARD: TableDefinition<u64, &[u8]> = TableDefinition::new("guard");
 pub(crate) const EVIDENCE: TableDefinition<u64, &[u8]> = TableDefinition::new("evidence");
+pub(crate) const OWN_OPS: TableDefinition<u64, &[u8]> = TableDefinition::new("own_ops");
 
 /// Key of the format record in `meta`.
 pub(crate) const META_FORMAT: &str = "format";

@@ -4,6 +4,7 @@ mod corruption;
 mod guard;
 mod honest;
 mod identity;
+mod own_ops;
 mod plugin;
 mod support;
 mod tamper;

@@ -16,12 +16,12 @@ use super::support::TempDir;
 use crate::{verify_journal, DataDir, Journal, JournalPlugin, JournalStatus};
 
 #[derive(Resource, Default)]
-struct Seen {
-    rolls: usize,
-    misbehaviour: Vec<PeerId>,
-    penalties: Vec<PeerId>,
-    desync: usize,
-    persist_failed: usize,
+pub(super) struct Seen {
+    pub(super) rolls: usize,
+    pub(super) misbehaviour: Vec<PeerId>,
+    pub(super) penalties: Vec<PeerId>,
+    pub(super) desync: usize,
+    pub(super) persist_failed: usize,
 }
 
 fn collect(
@@ -59,7 +59,7 @@ impl Transport for Mortal {
     }
 }
 
-fn game_setup(i: usize, app: &mut App) {
+pub(super) fn game_setup(i: usize, app: &mut App) {
     app.add_plugins((GamePlugin::default(), BotPlugin))
         .init_resource::<Seen>()
         .add_systems(Update, collect.after(BitCrapsSystems::Cleanup));
@@ -82,7 +82,7 @@ fn journal_setup(app: &mut App, dir: &DataDir, hub: &MemoryHub, dead: &Arc<Atomi
 }
 
 /// Rebuilds App 0 from its journal, as a restarted process would.
-fn restart(t: &mut TestTable, dir: &DataDir, dead: &Arc<AtomicBool>) -> u64 {
+pub(super) fn restart(t: &mut TestTable, dir: &DataDir, dead: &Arc<AtomicBool>) -> u64 {
     let peers: Vec<PeerId> = t.keys.iter().map(|k| k.peer_id()).collect();
     let config = BitCrapsConfig::new(t.table, t.keys[0].clone(), peers)
         .expect("config")
@@ -112,7 +112,7 @@ fn restart(t: &mut TestTable, dir: &DataDir, dead: &Arc<AtomicBool>) -> u64 {
 }
 
 /// Steps only the three others for `frames` frames (App 0 is down).
-fn step_others(t: &mut TestTable, frames: usize) {
+pub(super) fn step_others(t: &mut TestTable, frames: usize) {
     for _ in 0..frames {
         for app in &mut t.apps[1..] {
             app.update();
@@ -120,7 +120,7 @@ fn step_others(t: &mut TestTable, frames: usize) {
     }
 }
 
-fn crash(t: &mut TestTable) {
+pub(super) fn crash(t: &mut TestTable) {
     // Dropping the App closes its journal (and the file lock) like a dead process.
     drop(std::mem::replace(&mut t.apps[0], App::new()));
 }
@@ -133,12 +133,12 @@ fn guard(t: &TestTable) -> PersistentState {
         .persistent_state()
 }
 
-fn same_height(t: &TestTable) -> bool {
+pub(super) fn same_height(t: &TestTable) -> bool {
     let h: Vec<u64> = (0..4).map(|i| t.view(i).height.0).collect();
     h.iter().all(|x| *x == h[0])
 }
 
-fn rolls(t: &TestTable, i: usize) -> usize {
+pub(super) fn rolls(t: &TestTable, i: usize) -> usize {
     t.apps[i].world().resource::<Seen>().rolls
 }
 
