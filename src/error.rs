@@ -34,6 +34,12 @@ pub enum GameError {
     /// The local App has no craps state.
     #[error("the local player's App has no craps table")]
     NoTableState,
+    /// The roll whose state hash a headless player prints was played before this run resumed.
+    #[error(
+        "roll {0} was played before this run resumed the table; `bitcraps verify` checks the \
+         journal's record of it"
+    )]
+    RollBeforeResume(u64),
     /// Chip sums overflowed.
     #[error("chip totals overflow")]
     Overflow,

@@ -7,6 +7,7 @@
 
 mod audit;
 mod cli;
+mod crash_points;
 mod error;
 mod headless;
 mod host_bots;

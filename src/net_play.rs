@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use bevy_bitcraps::{
     BitCrapsConfig, BitCrapsPlugin, BitCrapsSystems, BotPlayer, BotPlugin, BotStrategy, DiceRolled,
-    GamePlugin, GameSetup, MisbehaviourDetected, StateHashBook, TableView,
+    GamePlugin, GameSetup, MisbehaviourDetected, PenaltyApplied, StateHashBook, TableView,
 };
 use bitcraps::consensus::{Keypair, PeerId};
 use bitcraps::game::{Registry, TableState};
@@ -167,7 +167,8 @@ fn table_config(cli: &Cli, genesis: &Genesis, key: Keypair) -> Result<BitCrapsCo
 
 /// Opens (or resumes) the journal of the table `config` plays.
 fn journal(dir: &DataDir, config: &BitCrapsConfig) -> Result<JournalPlugin, GameError> {
-    Ok(JournalPlugin::open(dir, config, &net_game())?)
+    let plugin = JournalPlugin::open(dir, config, &net_game())?;
+    Ok(crate::crash_points::install(plugin))
 }
 
 /// Plays a saved table again: straight to its seated relay, resuming from the journal.
@@ -338,6 +339,17 @@ fn record_misbehaviour(
     }
 }
 
+/// The penalties the table applied, by player.
+#[derive(Resource, Default)]
+struct Penalties(Vec<(PeerId, String)>);
+
+fn record_penalties(mut penalties: ResMut<Penalties>, mut seen: MessageReader<PenaltyApplied>) {
+    for p in seen.read() {
+        println!("penalty applied: {} {:?}", p.peer, p.reason);
+        penalties.0.push((p.peer, format!("{:?}", p.reason)));
+    }
+}
+
 /// Why the link to the relay is down for good, if it is.
 fn link_failure(app: &App) -> Option<String> {
     let client = app.world().get_resource::<NetClient>()?;
@@ -372,9 +384,10 @@ fn headless(
     seat(&mut app, config, journal, relay, true);
     app.init_resource::<Rolls>()
         .init_resource::<Misbehaviour>()
+        .init_resource::<Penalties>()
         .add_systems(
             Update,
-            (record, record_misbehaviour).after(BitCrapsSystems::Apply),
+            (record, record_misbehaviour, record_penalties).after(BitCrapsSystems::Apply),
         );
     app.finish();
     app.cleanup();
@@ -464,12 +477,17 @@ fn summary(app: &App, me: &PeerId, rolls: u64) -> Result<(), GameError> {
     for (offender, what) in reports {
         println!("    {offender}: {what}");
     }
+    let penalties = &world.resource::<Penalties>().0;
+    println!("  penalties: {}", penalties.len());
+    for (peer, why) in penalties {
+        println!("    {peer}: {why}");
+    }
     let seen = &world.resource::<Rolls>().0;
     let wanted = rolls.max(1);
     let roll = seen
         .iter()
         .find(|r| r.roll_number == wanted)
-        .ok_or(GameError::NoTableState)?;
+        .ok_or(GameError::RollBeforeResume(wanted))?;
     let hash = world
         .resource::<StateHashBook>()
         .local(bitcraps::consensus::Height(roll.height))

@@ -82,7 +82,8 @@ pub use journal::{DecisionDurability, Journal};
 pub use paths::{default_data_dir, DataDir};
 #[cfg(any(feature = "bevy", test))]
 pub use plugin::{
-    JournalHandle, JournalPlugin, JournalPluginError, JournalStatus, JournalWriteFailed,
+    DurableWrite, JournalHandle, JournalPlugin, JournalPluginError, JournalStatus,
+    JournalWriteFailed,
 };
 pub use records::{DecidedHeight, EvidenceRecord, StoredHeight};
 pub use recovery::Recovered;

@@ -219,11 +219,34 @@ pub struct JournalWriteFailed {
     pub error: String,
 }
 
+/// A durable write the plugin made so that something signed may leave the node; reported to the
+/// [`JournalPlugin::on_durable`] observer once it is on disk, before what it protects is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurableWrite {
+    /// The consensus signing guard at this height and round: the step's proposals and votes
+    /// are queued for sending next.
+    Guard {
+        /// The engine's height.
+        height: Height,
+        /// Its round.
+        round: Round,
+    },
+    /// One of the local player's operations, under this nonce: it is broadcast next.
+    OwnOp {
+        /// Its nonce.
+        nonce: u64,
+    },
+}
+
+/// Called after each [`DurableWrite`].
+type DurableObserver = Arc<dyn Fn(DurableWrite) + Send + Sync>;
+
 /// Journals the local node (see the module documentation).
 pub struct JournalPlugin {
     resume: Mutex<Option<(Journal, Recovered)>>,
     path: PathBuf,
     recovered_height: u64,
+    observer: Option<DurableObserver>,
 }
 
 impl std::fmt::Debug for JournalPlugin {
@@ -255,6 +278,7 @@ impl JournalPlugin {
             path: journal.path().to_path_buf(),
             recovered_height: recovered.height,
             resume: Mutex::new(Some((journal, recovered))),
+            observer: None,
         })
     }
 
@@ -275,6 +299,15 @@ impl JournalPlugin {
         let genesis = game.genesis(config, registry.clone())?;
         let journal = Journal::open(data_dir.journal_path(&config.table), genesis.config())?;
         JournalPlugin::resume_with(journal, registry)
+    }
+
+    /// Calls `observer` after every durable write of the signing guard or of an own operation,
+    /// once it is on disk and before the messages it protects leave the node: for metrics, or
+    /// to crash the process exactly between signing and sending in tests (the `bitcraps`
+    /// binary's debug builds do, with `BITCRAPS_CRASH_AFTER`).
+    pub fn on_durable(mut self, observer: impl Fn(DurableWrite) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
     }
 
     /// The journal's file.
@@ -310,7 +343,7 @@ impl Plugin for JournalPlugin {
             detach(app, &self.path, "the plugin was finished twice".to_owned());
             return;
         };
-        if let Err(error) = attach(app, journal, &recovered) {
+        if let Err(error) = attach(app, journal, &recovered, self.observer.clone()) {
             detach(app, &self.path, error.to_string());
         }
     }
@@ -321,6 +354,7 @@ fn attach(
     app: &mut App,
     journal: Journal,
     recovered: &Recovered,
+    observer: Option<DurableObserver>,
 ) -> Result<(), JournalPluginError> {
     let path = journal.path().to_path_buf();
     let config = app
@@ -359,7 +393,7 @@ fn attach(
         path,
     };
     let mut game = GameApp::new(recovered.state.clone(), config.keypair.clone());
-    game.set_op_persist_hook(own_op_hook(handle.clone()));
+    game.set_op_persist_hook(own_op_hook(handle.clone(), observer.clone()));
     game.resume_signed(recovered.own_ops.iter().cloned());
     if game.pending_local() > 0 {
         log::info!(
@@ -372,7 +406,7 @@ fn attach(
         state_hash: game.state_hash(),
         snapshot: game.snapshot(),
     };
-    node.set_persist_hook(guard_hook(handle.clone()));
+    node.set_persist_hook(guard_hook(handle.clone(), observer));
     if recovered.height > 0 {
         log::info!(
             "resuming table from {} at height {} ({} pieces of evidence on record)",
@@ -390,7 +424,10 @@ fn attach(
 }
 
 /// The persist hook: the guard is durable when it returns `Ok`.
-fn guard_hook(handle: JournalHandle) -> bevy_bitcraps::PersistHook {
+fn guard_hook(
+    handle: JournalHandle,
+    observer: Option<DurableObserver>,
+) -> bevy_bitcraps::PersistHook {
     Box::new(move |state: &PersistentState| -> Result<(), PersistError> {
         let mut journal = handle.lock()?;
         journal.record_guard(state).map_err(|source| {
@@ -400,12 +437,23 @@ fn guard_hook(handle: JournalHandle) -> bevy_bitcraps::PersistHook {
                 round: state.round,
                 source,
             }) as PersistError
-        })
+        })?;
+        drop(journal);
+        if let Some(observe) = &observer {
+            observe(DurableWrite::Guard {
+                height: state.height,
+                round: state.round,
+            });
+        }
+        Ok(())
     })
 }
 
 /// The own-operation hook: the operation is durable when it returns `Ok`.
-fn own_op_hook(handle: JournalHandle) -> bevy_bitcraps::OpPersistHook {
+fn own_op_hook(
+    handle: JournalHandle,
+    observer: Option<DurableObserver>,
+) -> bevy_bitcraps::OpPersistHook {
     Box::new(move |op: &SignedOp| -> Result<(), PersistError> {
         let mut journal = handle.lock()?;
         journal.record_own_op(op).map_err(|source| {
@@ -414,7 +462,12 @@ fn own_op_hook(handle: JournalHandle) -> bevy_bitcraps::OpPersistHook {
                 nonce: op.nonce,
                 source,
             }) as PersistError
-        })
+        })?;
+        drop(journal);
+        if let Some(observe) = &observer {
+            observe(DurableWrite::OwnOp { nonce: op.nonce });
+        }
+        Ok(())
     })
 }
 
