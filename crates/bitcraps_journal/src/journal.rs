@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use redb::{Database, Durability, ReadableDatabase, WriteTransaction};
 
@@ -13,6 +14,7 @@ use bitcraps_game::TableConfig;
 use crate::error::{hex, JournalError, Reason};
 use crate::reads::{check_format, read_config, read_evidence, read_heights};
 use crate::records::{DecidedHeight, DecidedRecord, EvidenceRecord, StoredHeight};
+use crate::stats::WriteStats;
 use crate::store::{
     self, Key, BLOCKS, DECIDED, EVIDENCE, FORMAT, GUARD, GUARD_KEY, META, META_CONFIG, META_FORMAT,
     OWN_OPS,
@@ -35,6 +37,7 @@ pub struct Journal {
     decisions: DecisionDurability,
     /// Own operations under nonces below this one are forgotten already.
     pub(crate) own_ops_floor: u64,
+    pub(crate) stats: WriteStats,
 }
 
 /// When a recorded decision becomes durable.
@@ -127,6 +130,7 @@ impl Journal {
             guard: None,
             decisions: DecisionDurability::Immediate,
             own_ops_floor: 0,
+            stats: WriteStats::default(),
         };
         journal.guard = journal.read_guard()?;
         Ok(journal)
@@ -158,6 +162,11 @@ impl Journal {
         self.decisions = durability;
     }
 
+    /// What this journal wrote since it was opened, and how long it took.
+    pub fn stats(&self) -> WriteStats {
+        self.stats
+    }
+
     /// The signing guard last made durable, if any.
     pub fn guard(&self) -> Option<&PersistentState> {
         self.guard.as_ref()
@@ -185,6 +194,7 @@ impl Journal {
             return Ok(());
         };
         let durable = self.decisions == DecisionDurability::Immediate;
+        let started = Instant::now();
         self.commit(durable, |txn| {
             let mut blocks = txn.open_table(BLOCKS)?;
             let mut records = txn.open_table(DECIDED)?;
@@ -194,6 +204,9 @@ impl Journal {
             }
             Ok(())
         })?;
+        self.stats.decision_time += started.elapsed();
+        self.stats.decision_commits += 1;
+        self.stats.decided_heights += sealed.len() as u64;
         self.height = last;
         Ok(())
     }
@@ -245,17 +258,25 @@ impl Journal {
     /// Makes the consensus engine's persistent state (its signing guard, lock and round)
     /// durable, and returns only once it is: call it with `engine.persistent_state()` before any
     /// message the engine signed leaves the node. Refuses a guard older than the durable one
-    /// ([`JournalError::GuardRegression`]); on any error nothing may be sent.
+    /// ([`JournalError::GuardRegression`]); on any error nothing may be sent. The durable guard
+    /// again is not written again (it is on disk already).
     pub fn record_guard(&mut self, state: &PersistentState) -> Result<(), JournalError> {
         if let Some(old) = &self.guard {
+            if old == state {
+                self.stats.guards_unchanged += 1;
+                return Ok(());
+            }
             check_no_regression(old, state)?;
         }
         let record = store::seal("guard", Key::Number(GUARD_KEY), state)?;
+        let started = Instant::now();
         self.write(|txn| {
             txn.open_table(GUARD)?
                 .insert(GUARD_KEY, record.as_slice())?;
             Ok(())
         })?;
+        self.stats.guard_time += started.elapsed();
+        self.stats.guard_writes += 1;
         self.guard = Some(state.clone());
         Ok(())
     }

@@ -63,11 +63,14 @@ pub mod own_ops;
 pub mod paths;
 #[cfg(any(feature = "bevy", test))]
 pub mod plugin;
+#[cfg(any(feature = "bevy", test))]
+pub mod plugin_error;
 mod reads;
 pub mod records;
 pub mod recovery;
 pub mod replay;
 pub mod report;
+pub mod stats;
 mod store;
 pub mod verify;
 
@@ -89,5 +92,6 @@ pub use records::{DecidedHeight, EvidenceRecord, StoredHeight};
 pub use recovery::Recovered;
 pub use replay::ReplayCheck;
 pub use report::{PlayerSummary, Report};
+pub use stats::WriteStats;
 pub use store::FORMAT;
 pub use verify::{stored_config, verify_journal, verify_journal_with};

@@ -6,6 +6,8 @@
 //! them again: it never signs a different operation under a nonce it may already have used,
 //! which the table would punish as double-signing.
 
+use std::time::Instant;
+
 use redb::{ReadableDatabase, ReadableTable};
 
 use bitcraps_game::SignedOp;
@@ -19,11 +21,15 @@ impl Journal {
     /// before the operation can leave the node; on `Err` the operation must not be sent.
     pub fn record_own_op(&mut self, op: &SignedOp) -> Result<(), JournalError> {
         let record = store::seal("own_ops", Key::Number(op.nonce), op)?;
+        let started = Instant::now();
         self.commit(true, |txn| {
             txn.open_table(OWN_OPS)?
                 .insert(op.nonce, record.as_slice())?;
             Ok(())
-        })
+        })?;
+        self.stats.own_op_time += started.elapsed();
+        self.stats.own_op_writes += 1;
+        Ok(())
     }
 
     /// Forgets the recorded own operations under nonces below `next_nonce` (spent by decided

@@ -115,6 +115,12 @@ fn a_regressing_guard_is_refused_and_the_durable_one_kept() {
     journal
         .record_guard(&later)
         .expect("the same guard again is fine");
+    let stats = journal.stats();
+    assert_eq!(
+        (stats.guard_writes, stats.guards_unchanged),
+        (1, 1),
+        "one durable write; the same guard again is on disk already"
+    );
     drop(journal);
     let journal = Journal::open(&path, table.config()).expect("reopen");
     assert_eq!(journal.guard(), Some(&later));
