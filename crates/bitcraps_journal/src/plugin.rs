@@ -344,23 +344,20 @@ fn guard_hook(
     observer: Option<DurableObserver>,
 ) -> bevy_bitcraps::PersistHook {
     Box::new(move |state: &PersistentState| -> Result<(), PersistError> {
-        let mut journal = handle.lock()?;
-        journal.record_guard(state).map_err(|source| {
-            Box::new(JournalPluginError::Guard {
-                path: handle.path.clone(),
-                height: state.height,
-                round: state.round,
-                source,
-            }) as PersistError
-        })?;
-        drop(journal);
-        if let Some(observe) = &observer {
-            observe(DurableWrite::Guard {
-                height: state.height,
-                round: state.round,
-            });
-        }
-        Ok(())
+        let done = DurableWrite::Guard {
+            height: state.height,
+            round: state.round,
+        };
+        durably(&handle, observer.as_ref(), done, |journal| {
+            journal
+                .record_guard(state)
+                .map_err(|source| JournalPluginError::Guard {
+                    path: handle.path.clone(),
+                    height: state.height,
+                    round: state.round,
+                    source,
+                })
+        })
     })
 }
 
@@ -370,20 +367,34 @@ fn own_op_hook(
     observer: Option<DurableObserver>,
 ) -> bevy_bitcraps::OpPersistHook {
     Box::new(move |op: &SignedOp| -> Result<(), PersistError> {
-        let mut journal = handle.lock()?;
-        journal.record_own_op(op).map_err(|source| {
-            Box::new(JournalPluginError::OwnOp {
-                path: handle.path.clone(),
-                nonce: op.nonce,
-                source,
-            }) as PersistError
-        })?;
-        drop(journal);
-        if let Some(observe) = &observer {
-            observe(DurableWrite::OwnOp { nonce: op.nonce });
-        }
-        Ok(())
+        let done = DurableWrite::OwnOp { nonce: op.nonce };
+        durably(&handle, observer.as_ref(), done, |journal| {
+            journal
+                .record_own_op(op)
+                .map_err(|source| JournalPluginError::OwnOp {
+                    path: handle.path.clone(),
+                    nonce: op.nonce,
+                    source,
+                })
+        })
     })
+}
+
+/// Runs one durable `write` on the journal, then (the journal unlocked) tells the observer.
+fn durably(
+    handle: &JournalHandle,
+    observer: Option<&DurableObserver>,
+    done: DurableWrite,
+    write: impl FnOnce(&mut Journal) -> Result<(), JournalPluginError>,
+) -> Result<(), PersistError> {
+    {
+        let mut journal = handle.lock()?;
+        write(&mut journal)?;
+    }
+    if let Some(observe) = observer {
+        observe(done);
+    }
+    Ok(())
 }
 
 /// The journal could not be attached: report it, and make the node refuse to sign (it never
