@@ -7,8 +7,8 @@
 
 mod audit;
 mod cli;
-mod crash_points;
 mod error;
+mod fault_injection;
 mod headless;
 mod host_bots;
 mod local_table;

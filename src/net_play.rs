@@ -168,7 +168,7 @@ fn table_config(cli: &Cli, genesis: &Genesis, key: Keypair) -> Result<BitCrapsCo
 /// Opens (or resumes) the journal of the table `config` plays.
 fn journal(dir: &DataDir, config: &BitCrapsConfig) -> Result<JournalPlugin, GameError> {
     let plugin = JournalPlugin::open(dir, config, &net_game())?;
-    Ok(crate::crash_points::install(plugin))
+    Ok(crate::fault_injection::install(plugin))
 }
 
 /// Plays a saved table again: straight to its seated relay, resuming from the journal.
@@ -181,6 +181,7 @@ fn resume(
 ) -> Result<Played, GameError> {
     let me = key.peer_id();
     let config = table_config(cli, &saved.genesis, key)?;
+    crate::fault_injection::before_resume(dir, &config.table);
     let journal = journal(dir, &config)?;
     println!(
         "resuming table {} at height {} (journal {})",
@@ -284,9 +285,18 @@ fn seat(
         .add_plugins(journal)
         .add_plugins(join_plugin(relay));
     if bot {
+        let amount = bot_bet();
+        println!("your bot bets {amount} on the pass line");
         app.world_mut()
-            .spawn(BotPlayer::new(BotStrategy::PassLine { amount: 25 }));
+            .spawn(BotPlayer::new(BotStrategy::PassLine { amount }));
     }
+}
+
+/// The local bot's pass line bet: 10 to 50 by fives, chosen anew by each process, as a person
+/// might change their mind between two sessions.
+fn bot_bet() -> u64 {
+    use rand_core::{OsRng, RngCore};
+    10 + 5 * u64::from(OsRng.next_u32() % 9)
 }
 
 fn windowed(

@@ -38,7 +38,7 @@ const ROLLS: u64 = 80;
 /// Each player's own time limit (seconds).
 const PLAYER_TIMEOUT: &str = "280";
 /// Kills of the victim planned, a third of each kind.
-const KILLS: usize = 15;
+const KILLS: usize = 16;
 /// No kill is started once any player has seen this roll: the victim's last run must catch up
 /// and see the last roll with the others.
 const LAST_KILL_ROLL: u64 = ROLLS - 20;
@@ -55,6 +55,9 @@ enum Death {
     AfterGuard(u64),
     /// SIGKILL by itself after its N-th durable own operation.
     AfterOp(u64),
+    /// SIGKILL by itself at its first guard write a little after its N-th bet became durable
+    /// (the bet has left, and is most likely not decided yet).
+    AfterSentBet(u64),
 }
 
 impl Death {
@@ -63,6 +66,7 @@ impl Death {
             Death::Outside(_) => None,
             Death::AfterGuard(n) => Some(format!("guard:{n}")),
             Death::AfterOp(n) => Some(format!("op:{n}")),
+            Death::AfterSentBet(n) => Some(format!("sent-bet:{n}")),
         }
     }
 }
@@ -78,13 +82,14 @@ impl Plan {
         self.0
     }
 
-    /// [`KILLS`] deaths, a third of each kind, shuffled, with random moments.
+    /// [`KILLS`] deaths, a quarter of each kind, shuffled, with random moments.
     fn deaths(&mut self) -> Vec<Death> {
         let mut deaths: Vec<Death> = (0..KILLS)
-            .map(|i| match i % 3 {
+            .map(|i| match i % 4 {
                 0 => Death::Outside(Duration::from_millis(100 + self.next() % 2_400)),
                 1 => Death::AfterGuard(2 + self.next() % 30),
-                _ => Death::AfterOp(1 + self.next() % 3),
+                2 => Death::AfterOp(1 + self.next() % 3),
+                _ => Death::AfterSentBet(1 + self.next() % 2),
             })
             .collect();
         for i in (1..deaths.len()).rev() {
@@ -120,12 +125,13 @@ fn forward(stream: impl std::io::Read + Send + 'static, who: usize, run: usize, 
     });
 }
 
+/// Starts run `run` of player `who`: with a crash point, and with the planted bug.
 fn player(
     addr: &str,
     dir: &Path,
-    who: usize,
-    run: usize,
+    (who, run): (usize, usize),
     crash_point: Option<String>,
+    planted: bool,
     tx: &Sender<Line>,
 ) -> Child {
     let mut command = Command::new(BIN);
@@ -135,10 +141,14 @@ fn player(
         .args(["--timeout", PLAYER_TIMEOUT, "--data-dir"])
         .arg(dir)
         .env_remove("BITCRAPS_CRASH_AFTER")
+        .env_remove("BITCRAPS_PLANT_BUG")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if let Some(point) = crash_point {
         command.env("BITCRAPS_CRASH_AFTER", point);
+    }
+    if planted {
+        command.env("BITCRAPS_PLANT_BUG", "forget-own-ops");
     }
     let mut child = command.spawn().expect("start a player");
     forward(child.stdout.take().unwrap(), who, run, tx.clone());
@@ -184,27 +194,50 @@ struct Run {
     out: Vec<String>,
 }
 
-#[test]
-fn a_player_killed_again_and_again_resumes_from_its_journal() {
+/// Everything the players printed, and the victim's runs.
+struct Played {
+    /// Each player's stdout (the victim's: of its last run).
+    out: Vec<Vec<String>>,
+    /// Each player's stderr (the victim's: of its last run).
+    err: Vec<Vec<String>>,
+    /// The victim's earlier runs, each ended by its death.
+    runs: Vec<Run>,
+    /// The table's processes (relay first), still to be reaped.
+    children: Children,
+    /// The data directories.
+    dirs: Vec<PathBuf>,
+    /// Time taken.
+    elapsed: Duration,
+    /// The loop stopped because `stop` held.
+    stopped: bool,
+}
+
+const VICTIM: usize = 3;
+
+/// Plays a table of four with the relay, killing the victim as `deaths` say (in order, as long
+/// as the game is not too far along); with `planted`, every restart of the victim plants the
+/// bug. Stops when every player ended, or as soon as `stop(outputs)` holds.
+fn kill_loop(
+    mut deaths: Vec<Death>,
+    planted: bool,
+    stop: impl Fn(&[Vec<String>]) -> bool,
+) -> Played {
     let start = Instant::now();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let mut children = Children(vec![relay(port, &addr)]);
     let (tx, lines): (Sender<Line>, Receiver<Line>) = mpsc::channel();
-
     let dirs: Vec<PathBuf> = (0..4)
-        .map(|i| data_dir("net-restart", &format!("p{i}")))
+        .map(|i| data_dir("net-restart", &format!("p{i}-{planted}")))
         .collect();
-    let victim = 3;
-    let mut plan = Plan(seed());
-    let mut deaths = plan.deaths();
-    eprintln!("player {victim} dies, in order: {deaths:?}");
     // children.0[1 + who] is player `who`'s current process.
     for (who, dir) in dirs.iter().enumerate() {
-        let point = (who == victim)
+        let point = (who == VICTIM)
             .then(|| deaths.first().and_then(|d| d.crash_point()))
             .flatten();
-        children.0.push(player(&addr, dir, who, 0, point, &tx));
+        children
+            .0
+            .push(player(&addr, dir, (who, 0), point, false, &tx));
     }
 
     let mut out: Vec<Vec<String>> = vec![Vec::new(); 4];
@@ -216,7 +249,12 @@ fn a_player_killed_again_and_again_resumes_from_its_journal() {
     let mut kill_at: Option<Instant> = None;
     let mut last_roll = 0;
     let mut ended = [false; 4];
+    let mut stopped = false;
     while !ended.iter().all(|e| *e) {
+        if stop(&out) {
+            stopped = true;
+            break;
+        }
         assert!(
             start.elapsed() < DEADLINE,
             "not finished within {DEADLINE:?} ({} deaths so far); outputs: {out:#?}\nerrors: \
@@ -225,10 +263,10 @@ fn a_player_killed_again_and_again_resumes_from_its_journal() {
         );
         let mut restart = false;
         if kill_at.is_some_and(|at| Instant::now() >= at) {
-            let child = &mut children.0[1 + victim];
+            let child = &mut children.0[1 + VICTIM];
             child.kill().expect("SIGKILL the victim");
             child.wait().expect("reap the victim");
-            eprintln!("killed player {victim} from outside ({death:?})");
+            eprintln!("killed player {VICTIM} from outside ({death:?})");
             restart = true;
         }
         if !restart {
@@ -240,7 +278,7 @@ fn a_player_killed_again_and_again_resumes_from_its_journal() {
             } else {
                 (false, line_run)
             };
-            if who == victim && line_run != run {
+            if who == VICTIM && line_run != run {
                 continue; // the rest of a killed run
             }
             match line {
@@ -248,27 +286,27 @@ fn a_player_killed_again_and_again_resumes_from_its_journal() {
                 Some(line) => {
                     if let Some(roll) = roll_of(&line) {
                         last_roll = last_roll.max(roll);
-                        if let (true, Some(Death::Outside(after))) = (who == victim, death) {
+                        if let (true, Some(Death::Outside(after))) = (who == VICTIM, death) {
                             kill_at.get_or_insert(Instant::now() + after);
                         }
                     }
                     out[who].push(line);
                 }
                 None if is_err => {}
-                None if who == victim => {
-                    let status = children.0[1 + victim].wait().unwrap();
+                None if who == VICTIM => {
+                    let status = children.0[1 + VICTIM].wait().unwrap();
                     if status.signal() == Some(9) {
                         assert!(
-                            matches!(death, Some(Death::AfterGuard(_) | Death::AfterOp(_))),
+                            death.is_some_and(|d| d.crash_point().is_some()),
                             "the victim died of SIGKILL without a crash point: {:#?}",
-                            out[victim]
+                            out[VICTIM]
                         );
                         assert!(
-                            out[victim].iter().any(|l| l.starts_with("crash point: ")),
+                            out[VICTIM].iter().any(|l| l.starts_with("crash point: ")),
                             "{:#?}",
-                            out[victim]
+                            out[VICTIM]
                         );
-                        eprintln!("player {victim} killed itself ({death:?})");
+                        eprintln!("player {VICTIM} killed itself ({death:?})");
                         restart = true;
                     } else {
                         ended[who] = true;
@@ -280,9 +318,9 @@ fn a_player_killed_again_and_again_resumes_from_its_journal() {
         if restart {
             runs.push(Run {
                 death,
-                out: std::mem::take(&mut out[victim]),
+                out: std::mem::take(&mut out[VICTIM]),
             });
-            err[victim].clear();
+            err[VICTIM].clear();
             deaths.remove(0);
             // The next death, unless the game is too far along for the last run to finish.
             death = deaths
@@ -292,13 +330,58 @@ fn a_player_killed_again_and_again_resumes_from_its_journal() {
             kill_at = None;
             run += 1;
             let point = death.and_then(Death::crash_point);
-            children.0[1 + victim] = player(&addr, &dirs[victim], victim, run, point, &tx);
+            children.0[1 + VICTIM] =
+                player(&addr, &dirs[VICTIM], (VICTIM, run), point, planted, &tx);
         }
     }
+    Played {
+        out,
+        err,
+        runs,
+        children,
+        dirs,
+        elapsed: start.elapsed(),
+        stopped,
+    }
+}
+
+impl Drop for Played {
+    fn drop(&mut self) {
+        for dir in &self.dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// The victim's short key, from the first line of its first run ("created identity 1a2b3c4d …").
+fn victim_id(played: &Played) -> String {
+    let first = played
+        .runs
+        .first()
+        .map_or(&played.out[VICTIM], |r| &r.out)
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    first
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_player_killed_again_and_again_resumes_from_its_journal() {
+    let deaths = Plan(seed()).deaths();
+    eprintln!("player {VICTIM} dies, in order: {deaths:?}");
+    let mut played = kill_loop(deaths, false, |_| false);
+    let statuses: Vec<_> = (0..4)
+        .map(|who| played.children.0[1 + who].wait().unwrap())
+        .collect();
+    let Played { out, err, runs, .. } = &played;
 
     let mut hashes = Vec::new();
     for who in 0..4 {
-        let status = children.0[1 + who].wait().unwrap();
+        let status = statuses[who];
         let text = out[who].join("\n");
         let errors = err[who].join("\n");
         assert!(status.success(), "player {who} failed:\n{text}\n{errors}");
@@ -332,33 +415,88 @@ fn a_player_killed_again_and_again_resumes_from_its_journal() {
     let outside = count(|d| matches!(d, Death::Outside(_)));
     let guard = count(|d| matches!(d, Death::AfterGuard(_)));
     let op = count(|d| matches!(d, Death::AfterOp(_)));
+    let sent = count(|d| matches!(d, Death::AfterSentBet(_)));
     eprintln!(
         "{} deaths in {:.0} s: {outside} from outside, {guard} after a guard write, {op} after an \
-         operation write",
+         operation write, {sent} after a bet left",
         runs.len(),
-        start.elapsed().as_secs_f64()
+        played.elapsed.as_secs_f64()
     );
     assert!(runs.len() >= 10, "only {} deaths: {runs:#?}", runs.len());
-    assert!(outside >= 1 && guard >= 1 && op >= 1, "{runs:#?}");
+    assert!(
+        outside >= 1 && guard >= 1 && op >= 1 && sent >= 1,
+        "{runs:#?}"
+    );
     for (i, earlier) in runs.iter().enumerate().skip(1) {
         assert!(
             earlier.out.iter().any(|l| l.starts_with("resuming table")),
             "run {i}: {earlier:#?}"
         );
     }
-    let resumed = out[victim]
+    let resumed = out[VICTIM]
         .iter()
         .find(|l| l.starts_with("resuming table"))
-        .unwrap_or_else(|| panic!("the victim did not resume:\n{}", out[victim].join("\n")));
+        .unwrap_or_else(|| panic!("the victim did not resume:\n{}", out[VICTIM].join("\n")));
     assert!(
-        !out[victim]
+        !out[VICTIM]
             .iter()
             .any(|l| l.starts_with("waiting for players")),
         "{}",
-        out[victim].join("\n")
+        out[VICTIM].join("\n")
     );
     eprintln!("{resumed}");
-    for dir in &dirs {
-        let _ = std::fs::remove_dir_all(dir);
-    }
+}
+
+/// The negative control of the test above: the victim restarted with the planted bug (it
+/// erases the operations it signed before dying) after each of its bets left, and with a new
+/// bet amount each run. It signs a different bet under a nonce the others have seen, and they
+/// catch it: a penalty against it is applied. The checks of the test above can fail.
+#[test]
+fn control_a_player_that_forgets_its_signed_bets_is_caught_and_punished() {
+    let deaths = vec![
+        Death::AfterSentBet(1),
+        Death::AfterSentBet(1),
+        Death::AfterSentBet(2),
+        Death::AfterSentBet(1),
+        Death::AfterSentBet(2),
+        Death::AfterSentBet(1),
+    ];
+    let punished = |out: &[Vec<String>]| {
+        out.iter()
+            .take(VICTIM)
+            .flatten()
+            .any(|l| l.starts_with("penalty applied: "))
+    };
+    let played = kill_loop(deaths, true, punished);
+    let victim = victim_id(&played);
+    let penalties: Vec<&String> = played
+        .out
+        .iter()
+        .take(VICTIM)
+        .flatten()
+        .filter(|l| l.starts_with("penalty applied: "))
+        .collect();
+    eprintln!(
+        "after {} deaths in {:.0} s: {penalties:?}",
+        played.runs.len(),
+        played.elapsed.as_secs_f64()
+    );
+    assert!(
+        played
+            .runs
+            .iter()
+            .skip(1)
+            .all(|r| r.out.iter().any(|l| l.starts_with("planted bug: "))),
+        "every restart planted the bug: {:#?}",
+        played.runs
+    );
+    assert!(
+        played.stopped && !penalties.is_empty(),
+        "the planted bug went unpunished: {:#?}",
+        played.out
+    );
+    assert!(
+        penalties.iter().all(|l| l.contains(&victim)),
+        "only the victim {victim} is punished: {penalties:?}"
+    );
 }

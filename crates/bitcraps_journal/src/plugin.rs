@@ -63,7 +63,7 @@ use bevy::prelude::*;
 use bevy_bitcraps::bitcraps_consensus::{
     CommitCertificate, Decision, Height, PersistentState, Round, Value,
 };
-use bevy_bitcraps::bitcraps_game::{Event, Registry, SignedOp};
+use bevy_bitcraps::bitcraps_game::{Event, OpKind, Registry, SignedOp};
 use bevy_bitcraps::{
     BitCrapsConfig, BitCrapsSystems, ConsensusNode, GameApp, GameEvent, GamePlugin, GenesisTime,
     HeightDecided, MisbehaviourDetected, PersistError, TableApp, TableApplication, TableView,
@@ -150,6 +150,8 @@ pub enum DurableWrite {
     OwnOp {
         /// Its nonce.
         nonce: u64,
+        /// What it is.
+        kind: OpKind,
     },
 }
 
@@ -367,7 +369,10 @@ fn own_op_hook(
     observer: Option<DurableObserver>,
 ) -> bevy_bitcraps::OpPersistHook {
     Box::new(move |op: &SignedOp| -> Result<(), PersistError> {
-        let done = DurableWrite::OwnOp { nonce: op.nonce };
+        let done = DurableWrite::OwnOp {
+            nonce: op.nonce,
+            kind: op.op.kind(),
+        };
         durably(&handle, observer.as_ref(), done, |journal| {
             journal
                 .record_own_op(op)
