@@ -20,9 +20,10 @@ use crate::store::{
     OWN_OPS,
 };
 
-/// A table's journal: its config, every decided height, the consensus signing guard and the
-/// evidence found, in one redb file. Every write commits durably (fsync, two-phase) before the
-/// method returns.
+/// A table's journal: its config, every decided height, the consensus signing guard, the local
+/// player's undecided operations and the evidence found, in one redb file. Every write commits
+/// durably (fsync, two-phase) before the method returns, except decided heights under
+/// [`DecisionDurability::WithNextGuard`] and [`Journal::forget_own_ops_below`].
 ///
 /// One process holds a journal at a time (the file is locked while open).
 #[derive(Debug)]

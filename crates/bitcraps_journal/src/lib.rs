@@ -7,8 +7,10 @@
 //! A [`Journal`] holds, for one table: the table config, every decided height (the block's
 //! bytes — its signed operations carry the bets, the dice commitments and reveals, the disputes
 //! and evidence —, its commit certificate, the resulting state hash and the events), the
-//! consensus signing guard, and the consensus evidence the node found. Every write is a
-//! two-phase, fsync'd redb commit that is durable when the method returns.
+//! consensus signing guard, the local player's signed operations not yet decided, and the
+//! consensus evidence the node found. The guard, the own operations and the evidence are written
+//! in two-phase, fsync'd redb commits that are durable when the method returns; decided heights
+//! too, unless [`DecisionDurability::WithNextGuard`] defers their fsync to the next such write.
 //!
 //! ## For a node
 //!
