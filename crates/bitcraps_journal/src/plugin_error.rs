@@ -34,7 +34,7 @@ pub enum JournalPluginError {
         /// The App's (hex).
         app: String,
     },
-    /// The App has no craps game to resume ([`GamePlugin`] must be added before the journal).
+    /// The App has no craps game to resume ([`GamePlugin`](bevy_bitcraps::GamePlugin) must be added before the journal).
     #[error("journal {0}: the App has no GamePlugin table to resume (add GamePlugin before JournalPlugin)")]
     NoGame(PathBuf),
     /// The signing guard could not be made durable: the step's messages were not sent.
