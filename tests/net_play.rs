@@ -5,16 +5,15 @@
 //! a clear message.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 mod net_common;
 
-use net_common::{data_dir, free_port, Children, BIN};
+use net_common::{data_dir, free_port, relay, Children, BIN};
 
 /// An empty data folder for one player of this test.
 fn local_dir(name: &str) -> PathBuf {
@@ -24,23 +23,20 @@ fn local_dir(name: &str) -> PathBuf {
 /// The whole test stops by itself within this time.
 const DEADLINE: Duration = Duration::from_secs(60);
 
-fn player(addr: &str, dir: &PathBuf) -> Child {
+/// `bitcraps <mode> <addr> --headless --rolls 3 --timeout 50 --data-dir <dir>`, its output piped.
+fn headless(mode: &str, addr: &str, dir: &PathBuf) -> Child {
     Command::new(BIN)
-        .args([
-            "--join",
-            addr,
-            "--headless",
-            "--rolls",
-            "3",
-            "--timeout",
-            "50",
-        ])
+        .args([mode, addr, "--headless", "--rolls", "3", "--timeout", "50"])
         .arg("--data-dir")
         .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start a player")
+        .unwrap_or_else(|e| panic!("start bitcraps {mode}: {e}"))
+}
+
+fn player(addr: &str, dir: &PathBuf) -> Child {
+    headless("--join", addr, dir)
 }
 
 /// Waits for every child of `which` to exit (or the deadline); returns (status ok, stdout,
@@ -95,27 +91,8 @@ fn a_relay_and_four_joining_processes_play_the_same_table() {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let mut children = Children(Vec::new());
-    let mut relay = Command::new(BIN)
-        .args(["relay", "--bind", "127.0.0.1", "--players", "4", "--port"])
-        .arg(port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the relay");
-    let relay_out = relay.stdout.take().unwrap();
+    let (relay, lines) = relay(port);
     children.0.push(relay);
-    let (lines_tx, lines) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(relay_out).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let first = lines
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the relay says where it listens");
-    assert!(first.contains(&format!("127.0.0.1:{port}")), "{first}");
 
     // Nothing listens on this one.
     let nowhere = format!("127.0.0.1:{}", free_port());
@@ -186,24 +163,7 @@ fn a_host_with_its_bots_and_one_joiner_play_a_table_of_four() {
     let host_dir = local_dir("host");
     let joiner_dir = local_dir("joiner");
     let mut children = Children(Vec::new());
-    children.0.push(
-        Command::new(BIN)
-            .args([
-                "--host",
-                &addr,
-                "--headless",
-                "--rolls",
-                "3",
-                "--timeout",
-                "50",
-            ])
-            .arg("--data-dir")
-            .arg(&host_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the host"),
-    );
+    children.0.push(headless("--host", &addr, &host_dir));
     children.0.push(player(&addr, &joiner_dir));
     let results = wait_all(&mut children, &[0, 1], start);
     let mut hashes = Vec::new();

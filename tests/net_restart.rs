@@ -29,7 +29,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod net_common;
 
-use net_common::{data_dir, free_port, Children, BIN};
+use net_common::{data_dir, free_port, relay, Children, BIN};
 
 /// The whole test stops by itself within this time.
 const DEADLINE: Duration = Duration::from_secs(300);
@@ -163,30 +163,6 @@ fn roll_of(line: &str) -> Option<u64> {
     rest.split_whitespace().next()?.parse().ok()
 }
 
-/// Starts the relay; returns it once it listens.
-fn relay(port: u16, addr: &str) -> Child {
-    let mut relay = Command::new(BIN)
-        .args(["relay", "--bind", "127.0.0.1", "--players", "4", "--port"])
-        .arg(port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the relay");
-    let (relay_tx, relay_lines) = mpsc::channel();
-    let relay_out = relay.stdout.take().unwrap();
-    thread::spawn(move || {
-        // Drain the relay's output to its end: a closed pipe would kill it at its next line.
-        for line in BufReader::new(relay_out).lines().map_while(Result::ok) {
-            let _ = relay_tx.send(line);
-        }
-    });
-    let first = relay_lines
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the relay says where it listens");
-    assert!(first.contains(addr), "{first}");
-    relay
-}
-
 /// One finished run of the victim.
 #[derive(Debug)]
 struct Run {
@@ -225,7 +201,7 @@ fn kill_loop(
     let start = Instant::now();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let mut children = Children(vec![relay(port, &addr)]);
+    let mut children = Children(vec![relay(port).0]);
     let (tx, lines): (Sender<Line>, Receiver<Line>) = mpsc::channel();
     let dirs: Vec<PathBuf> = (0..4)
         .map(|i| data_dir("net-restart", &format!("p{i}-{planted}")))

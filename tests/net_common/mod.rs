@@ -1,9 +1,13 @@
 //! Helpers shared by the tests that run the real binary over the network.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::PathBuf;
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::Duration;
 
 /// The game binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_bitcraps");
@@ -34,4 +38,29 @@ pub fn data_dir(test: &str, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("bitcraps-{test}-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
+}
+
+/// Starts `bitcraps relay` for a table of four on 127.0.0.1:`port` and returns it once it says
+/// where it listens, with the rest of its output lines. Its output is read to the end whether the
+/// lines are wanted or not (a closed pipe would kill it at its next line).
+pub fn relay(port: u16) -> (Child, Receiver<String>) {
+    let mut relay = Command::new(BIN)
+        .args(["relay", "--bind", "127.0.0.1", "--players", "4", "--port"])
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the relay");
+    let (tx, lines) = mpsc::channel();
+    let out = relay.stdout.take().unwrap();
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let first = lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the relay says where it listens");
+    assert!(first.contains(&format!("127.0.0.1:{port}")), "{first}");
+    (relay, lines)
 }

@@ -343,7 +343,7 @@ impl Journal {
     }
 
     /// One durable write transaction: fsync'd, two-phase, committed before returning.
-    fn write(
+    pub(crate) fn write(
         &self,
         body: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>,
     ) -> Result<(), JournalError> {

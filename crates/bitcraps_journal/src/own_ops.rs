@@ -22,7 +22,7 @@ impl Journal {
     pub fn record_own_op(&mut self, op: &SignedOp) -> Result<(), JournalError> {
         let record = store::seal("own_ops", Key::Number(op.nonce), op)?;
         let started = Instant::now();
-        self.commit(true, |txn| {
+        self.write(|txn| {
             txn.open_table(OWN_OPS)?
                 .insert(op.nonce, record.as_slice())?;
             Ok(())

@@ -59,6 +59,7 @@ pub mod host;
 pub mod lobby;
 pub mod lobby_client;
 pub mod lobby_terms;
+pub mod proof;
 pub mod protocol;
 pub mod queue;
 pub mod relay;

@@ -3,12 +3,13 @@
 //! and the table id derived from both, checked by every player). See [`crate::lobby`].
 
 use bevy::prelude::*;
-use bevy_bitcraps::bitcraps_consensus::{Keypair, PeerId, Signature, TableId, PROTOCOL_VERSION};
+use bevy_bitcraps::bitcraps_consensus::{Keypair, PeerId, TableId, PROTOCOL_VERSION};
 use bevy_bitcraps::{BitCrapsConfig, ConfigError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::Refusal;
+use crate::proof::{ChallengeProof, ProofTerms};
 use crate::protocol::TableTerms;
 
 /// Domain tag of a lobby proof signature.
@@ -54,54 +55,16 @@ impl LobbyTerms {
 }
 
 /// A player's proof that it holds its identity key, for one lobby connection.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LobbyProof {
-    /// The key.
-    pub peer: PeerId,
-    /// The terms the player signed.
-    pub terms: LobbyTerms,
-    /// Signature over [`LobbyProof::signing_bytes`].
-    pub signature: Signature,
-}
+pub type LobbyProof = ChallengeProof<LobbyTerms>;
 
-impl LobbyProof {
-    /// The exact bytes signed.
-    pub fn signing_bytes(
-        challenge: &[u8; 32],
-        terms: &LobbyTerms,
-        client_id: u64,
-        peer: &PeerId,
-    ) -> Vec<u8> {
-        let mut out = Vec::with_capacity(LOBBY_PROOF_DOMAIN.len() + 32 * 4 + 2 + 2 + 8);
-        out.extend_from_slice(LOBBY_PROOF_DOMAIN);
-        out.extend_from_slice(challenge);
-        out.extend_from_slice(&terms.lobby);
-        out.extend_from_slice(&terms.protocol_version.to_be_bytes());
-        out.extend_from_slice(&terms.registry_hash);
-        out.extend_from_slice(&terms.players.to_be_bytes());
-        out.extend_from_slice(&client_id.to_be_bytes());
-        out.extend_from_slice(&peer.0);
-        out
-    }
+impl ProofTerms for LobbyTerms {
+    const DOMAIN: &'static [u8] = LOBBY_PROOF_DOMAIN;
 
-    /// Signs the lobby challenge of connection `client_id` with `key`.
-    pub fn sign(key: &Keypair, challenge: &[u8; 32], terms: LobbyTerms, client_id: u64) -> Self {
-        let peer = key.peer_id();
-        let signature = key.sign(&Self::signing_bytes(challenge, &terms, client_id, &peer));
-        LobbyProof {
-            peer,
-            terms,
-            signature,
-        }
-    }
-
-    /// True if the signature verifies strictly under the claimed key.
-    pub fn verify(&self, challenge: &[u8; 32], client_id: u64) -> bool {
-        let Ok(key) = self.peer.verifying_key() else {
-            return false;
-        };
-        let bytes = Self::signing_bytes(challenge, &self.terms, client_id, &self.peer);
-        key.verify_strict(&bytes, &self.signature).is_ok()
+    fn write_signed(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.lobby);
+        out.extend_from_slice(&self.protocol_version.to_be_bytes());
+        out.extend_from_slice(&self.registry_hash);
+        out.extend_from_slice(&self.players.to_be_bytes());
     }
 }
 

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use bevy_bitcraps::bitcraps_consensus::{
-    codec, DecodeError, EncodeError, Keypair, PeerId, Signature, TableId, PROTOCOL_VERSION,
+    codec, DecodeError, EncodeError, PeerId, TableId, PROTOCOL_VERSION,
 };
 use bevy_bitcraps::bitcraps_game::Registry;
 use bevy_renet::renet::{ChannelConfig, ConnectionConfig, SendType};
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Refusal;
 use crate::lobby::{Genesis, LobbyProof, LobbyStatus, LobbyTerms};
+use crate::proof::{ChallengeProof, ProofTerms};
 
 /// The netcode protocol id of BitCraps (the same for every table: tables are told apart by the
 /// handshake, which can then say clearly what does not match).
@@ -221,53 +222,15 @@ impl TableTerms {
 /// A player's proof that it holds a seat key: a signature over the relay's challenge, bound to
 /// the table's terms and to the renet client id of this connection (so it proves nothing on any
 /// other connection, table, registry or protocol version).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeatProof {
-    /// The seat claimed.
-    pub peer: PeerId,
-    /// The terms the player plays by.
-    pub terms: TableTerms,
-    /// Signature over [`SeatProof::signing_bytes`].
-    pub signature: Signature,
-}
+pub type SeatProof = ChallengeProof<TableTerms>;
 
-impl SeatProof {
-    /// The exact bytes signed.
-    pub fn signing_bytes(
-        challenge: &[u8; 32],
-        terms: &TableTerms,
-        client_id: u64,
-        peer: &PeerId,
-    ) -> Vec<u8> {
-        let mut out = Vec::with_capacity(SEAT_PROOF_DOMAIN.len() + 32 + 32 + 2 + 32 + 8 + 32);
-        out.extend_from_slice(SEAT_PROOF_DOMAIN);
-        out.extend_from_slice(challenge);
-        out.extend_from_slice(&terms.table.0);
-        out.extend_from_slice(&terms.protocol_version.to_be_bytes());
-        out.extend_from_slice(&terms.registry_hash);
-        out.extend_from_slice(&client_id.to_be_bytes());
-        out.extend_from_slice(&peer.0);
-        out
-    }
+impl ProofTerms for TableTerms {
+    const DOMAIN: &'static [u8] = SEAT_PROOF_DOMAIN;
 
-    /// Signs the challenge of connection `client_id` with `key`.
-    pub fn sign(key: &Keypair, challenge: &[u8; 32], terms: TableTerms, client_id: u64) -> Self {
-        let peer = key.peer_id();
-        let signature = key.sign(&Self::signing_bytes(challenge, &terms, client_id, &peer));
-        SeatProof {
-            peer,
-            terms,
-            signature,
-        }
-    }
-
-    /// True if the signature verifies strictly under the claimed seat's key.
-    pub fn verify(&self, challenge: &[u8; 32], client_id: u64) -> bool {
-        let Ok(key) = self.peer.verifying_key() else {
-            return false;
-        };
-        let bytes = Self::signing_bytes(challenge, &self.terms, client_id, &self.peer);
-        key.verify_strict(&bytes, &self.signature).is_ok()
+    fn write_signed(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.table.0);
+        out.extend_from_slice(&self.protocol_version.to_be_bytes());
+        out.extend_from_slice(&self.registry_hash);
     }
 }
 
@@ -358,9 +321,61 @@ mod tests {
     #![allow(clippy::expect_used, clippy::unwrap_used)]
 
     use super::*;
-    use bevy_bitcraps::bitcraps_consensus::WireMessage;
     use bevy_bitcraps::bitcraps_consensus::{Height, Round, SignedStatus, Status, Vote, VoteKind};
+    use bevy_bitcraps::bitcraps_consensus::{Keypair, WireMessage};
     use bevy_bitcraps::Envelope;
+
+    /// The bytes a seat proof and a lobby proof sign, laid out by hand: they must not change (a
+    /// relay and a player of different builds would refuse each other).
+    #[test]
+    fn proofs_sign_the_same_bytes_as_before() {
+        let key = Keypair::from_seed([3; 32]);
+        let peer = key.peer_id();
+        let challenge = [9u8; 32];
+        let table = TableTerms {
+            table: TableId([5; 32]),
+            protocol_version: 7,
+            registry_hash: [6; 32],
+        };
+        let mut seat = b"bitcraps/renet/seat-proof/v1".to_vec();
+        seat.extend_from_slice(&challenge);
+        seat.extend_from_slice(&[5; 32]);
+        seat.extend_from_slice(&7u16.to_be_bytes());
+        seat.extend_from_slice(&[6; 32]);
+        seat.extend_from_slice(&42u64.to_be_bytes());
+        seat.extend_from_slice(&peer.0);
+        assert_eq!(
+            SeatProof::signing_bytes(&challenge, &table, 42, &peer),
+            seat
+        );
+        let proof = SeatProof::sign(&key, &challenge, table, 42);
+        assert!(proof.verify(&challenge, 42));
+        assert!(!proof.verify(&challenge, 43));
+
+        let lobby = LobbyTerms {
+            lobby: [1; 32],
+            protocol_version: 7,
+            registry_hash: [6; 32],
+            players: 4,
+        };
+        let mut bytes = b"bitcraps/renet/lobby-proof/v1".to_vec();
+        bytes.extend_from_slice(&challenge);
+        bytes.extend_from_slice(&[1; 32]);
+        bytes.extend_from_slice(&7u16.to_be_bytes());
+        bytes.extend_from_slice(&[6; 32]);
+        bytes.extend_from_slice(&4u16.to_be_bytes());
+        bytes.extend_from_slice(&42u64.to_be_bytes());
+        bytes.extend_from_slice(&peer.0);
+        assert_eq!(
+            LobbyProof::signing_bytes(&challenge, &lobby, 42, &peer),
+            bytes
+        );
+        let proof = LobbyProof::sign(&key, &challenge, lobby, 42);
+        assert!(proof.verify(&challenge, 42));
+        let mut other = proof.clone();
+        other.terms.players = 5;
+        assert!(!other.verify(&challenge, 42), "the terms are signed");
+    }
 
     fn key(i: u8) -> Keypair {
         Keypair::from_seed([i; 32])
