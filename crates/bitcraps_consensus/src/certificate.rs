@@ -82,6 +82,20 @@ impl CommitCertificate {
         Ok(())
     }
 
+    /// Checks the certificate against the participant set of its own height, as `set_of`
+    /// returns it (`None`: not known, [`VerifyError::UnknownParticipants`]). With validator sets
+    /// that change between heights, a certificate proves a decision only against its own
+    /// height's set: pass a lookup, not one set.
+    pub fn verify_at<'a>(
+        &self,
+        table: &TableId,
+        set_of: impl FnOnce(Height) -> Option<&'a ParticipantSet>,
+    ) -> Result<(), VerifyError> {
+        let participants =
+            set_of(self.height).ok_or(VerifyError::UnknownParticipants(self.height))?;
+        self.verify(table, participants)
+    }
+
     /// The precommit a signer of this certificate signed.
     pub fn precommit_of(&self, signer: PeerId) -> Vote {
         Vote {
@@ -130,11 +144,72 @@ impl Decision {
         if self.value.id() != self.certificate.value_id {
             return Err(VerifyError::DecisionValueMismatch(self.certificate.height));
         }
-        Ok(Verified(self))
+        Ok(Verified::strict(self))
+    }
+
+    /// [`Decision::verify`] against the participant set of the decision's own height (see
+    /// [`CommitCertificate::verify_at`]).
+    pub fn verify_at<'a>(
+        self,
+        table: &TableId,
+        set_of: impl FnOnce(Height) -> Option<&'a ParticipantSet>,
+    ) -> Result<Verified<Decision>, VerifyError> {
+        let height = self.height();
+        let participants = set_of(height).ok_or(VerifyError::UnknownParticipants(height))?;
+        self.verify(table, participants)
     }
 
     /// The decided height.
     pub fn height(&self) -> Height {
         self.certificate.height
     }
+}
+
+/// The part of `certificate` that holds strictly against `participants`: precommits of
+/// participants only, each signer once, each signature passing `verify_strict` unless
+/// `checked_strictly` says they all did already. Fails if fewer than 2f+1 remain.
+///
+/// The engine passes everything it outputs through this: a host may have verified the
+/// certificate with a batch equation, or against another height's set.
+pub(crate) fn strict_part(
+    certificate: &CommitCertificate,
+    table: &TableId,
+    participants: &ParticipantSet,
+    checked_strictly: bool,
+) -> Result<CommitCertificate, VerifyError> {
+    if certificate.table != *table {
+        return Err(VerifyError::WrongTable {
+            expected: *table,
+            got: certificate.table,
+        });
+    }
+    let mut seen = BTreeSet::new();
+    let mut kept = Vec::with_capacity(certificate.precommits.len());
+    let mut refused = None;
+    for commit in &certificate.precommits {
+        let Some(key) = participants.key(&commit.signer) else {
+            refused.get_or_insert(VerifyError::UnknownSigner(commit.signer));
+            continue;
+        };
+        if !seen.insert(commit.signer) {
+            continue;
+        }
+        let bytes = certificate.precommit_of(commit.signer).signing_bytes();
+        if !checked_strictly && key.verify_strict(&bytes, &commit.signature).is_err() {
+            refused.get_or_insert(VerifyError::BadSignature(commit.signer));
+            continue;
+        }
+        kept.push(commit.clone());
+    }
+    if !participants.is_quorum(kept.len()) {
+        return Err(refused.unwrap_or(VerifyError::NoQuorum {
+            height: certificate.height,
+            got: kept.len(),
+            needed: participants.quorum(),
+        }));
+    }
+    Ok(CommitCertificate {
+        precommits: kept,
+        ..certificate.clone()
+    })
 }

@@ -93,6 +93,10 @@ pub enum VerifyError {
     /// Two messages presented as evidence that do not conflict.
     #[error("evidence does not show a conflict: {0}")]
     NotConflicting(&'static str),
+    /// The participant set of the message's height is not known (yet): the host has not
+    /// declared it ([`crate::Engine::set_participants`]).
+    #[error("the participants of {0} are not known yet")]
+    UnknownParticipants(Height),
 }
 
 /// Why the engine refused an input. The input changed nothing.
@@ -162,4 +166,52 @@ pub enum InputError {
     /// An input that needs a started height arrived before `StartHeight`.
     #[error("the engine has not started a height yet")]
     NotStarted,
+    /// A signer already holds its share of the engine's memory
+    /// ([`crate::Limits::max_buffered_bytes_per_signer`]).
+    #[error("{from} holds {held} bytes of the engine's buffers; the message would exceed {limit}")]
+    ByteBudget {
+        /// The signer.
+        from: PeerId,
+        /// Bytes of its messages the engine holds.
+        held: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A decision for a future height that does not fit
+    /// [`crate::Limits::max_buffered_decision_bytes`], even after dropping higher ones.
+    #[error("no room for the decision of {0}")]
+    DecisionBufferFull(Height),
+    /// `StartHeight` (or a decision) for a height whose participant set the host has not
+    /// declared ([`crate::Engine::set_participants`]).
+    #[error("the participants of {0} are not known yet")]
+    UnknownParticipants(Height),
+    /// `set_participants` for a height already started: a height's set cannot change.
+    #[error("cannot set the participants of {height}: {current} has started")]
+    ParticipantsOfStartedHeight {
+        /// The height the host tried to set.
+        height: Height,
+        /// The engine's current height.
+        current: Height,
+    },
+    /// `set_participants` declared a different set for a height whose set was already known:
+    /// the set of a height is a function of the decided state, so this is a host bug.
+    #[error("the participants of {0} were already declared, differently")]
+    ParticipantsConflict(Height),
+    /// A message signed by someone who is not a participant of its height (a departed key, or
+    /// one not admitted yet), verified by the host against another height's set.
+    #[error("{from} is not a participant at {height}")]
+    NotParticipant {
+        /// The signer.
+        from: PeerId,
+        /// The message's height.
+        height: Height,
+    },
+    /// A decision whose certificate does not hold, strictly, against its height's set.
+    #[error("decision for {height} refused: {reason}")]
+    CertificateRefused {
+        /// The decision's height.
+        height: Height,
+        /// What failed.
+        reason: VerifyError,
+    },
 }

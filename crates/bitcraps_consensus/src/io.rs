@@ -30,6 +30,13 @@ pub enum Input {
         /// The value to propose.
         value: Value,
     },
+    /// A decision (from catch-up) whose certificate nobody checked, typically because its
+    /// height's participant set is not declared yet ([`crate::Engine::verify`] refused it with
+    /// [`crate::VerifyError::UnknownParticipants`]). Of the current height, or of a future
+    /// height whose set is known, the engine verifies it strictly now (a bad one is an error);
+    /// otherwise it keeps it, within [`crate::Limits::max_buffered_decision_bytes`], and
+    /// verifies it against its height's set when that height starts.
+    UnverifiedDecision(Decision),
     /// Time to re-broadcast: liveness needs every message a correct node saw to reach every
     /// correct node eventually, across message loss.
     GossipTick,

@@ -124,7 +124,7 @@ impl SignedVote {
             &self.signature,
             cache,
         )?;
-        Ok(Verified(self))
+        Ok(Verified::strict(self))
     }
 }
 
@@ -239,7 +239,7 @@ impl SignedProposal {
         if self.value.id() != self.signed.header.value_id {
             return Err(VerifyError::ValueMismatch(self.signed.header.proposer));
         }
-        Ok(Verified(self))
+        Ok(Verified::strict(self))
     }
 }
 
@@ -297,7 +297,7 @@ impl SignedStatus {
             &self.status.signing_bytes(),
             &self.signature,
         )?;
-        Ok(Verified(self))
+        Ok(Verified::strict(self))
     }
 }
 
@@ -354,20 +354,60 @@ pub(crate) fn check_signature_cached(
 /// Only this crate can create one, by verifying or by signing, so the engine can trust it. It is
 /// cheap to clone: a host that delivers the same bytes to many local engines (the simulator, a
 /// test harness) may verify once and hand each engine a clone.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verified<T>(pub(crate) T);
+///
+/// It remembers how it was checked: by `verify_strict` (the one-by-one paths, the strict tier
+/// of a [`SignatureCache`], signing) or by a batch equation ([`crate::batch`]), which a
+/// Byzantine signer can make accept a signature `verify_strict` refuses. The engine lets a
+/// batch-checked message steer the round (as the signer could by sending a valid one) but
+/// checks it strictly before anything built from it — a certificate, a decision, evidence —
+/// leaves the engine. Equality compares the messages only.
+#[derive(Clone, Debug)]
+pub struct Verified<T> {
+    message: T,
+    strict: bool,
+}
 
 impl<T> Verified<T> {
+    /// Checked by `verify_strict` (or signed here).
+    pub(crate) fn strict(message: T) -> Verified<T> {
+        Verified {
+            message,
+            strict: true,
+        }
+    }
+
+    /// Accepted by a batch equation only.
+    pub(crate) fn batch(message: T) -> Verified<T> {
+        Verified {
+            message,
+            strict: false,
+        }
+    }
+
+    /// True if every signature of the message passed `verify_strict`; false if a batch
+    /// equation accepted one of them (see [`crate::batch`]).
+    pub fn is_strict(&self) -> bool {
+        self.strict
+    }
+
     /// The verified message.
     pub fn into_inner(self) -> T {
-        self.0
+        self.message
     }
 }
+
+impl<T: PartialEq> PartialEq for Verified<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message
+    }
+}
+
+impl<T: Eq> Eq for Verified<T> {}
 
 impl<T> Deref for Verified<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.0
+        &self.message
     }
 }
 

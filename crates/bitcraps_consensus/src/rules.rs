@@ -48,8 +48,12 @@ impl Engine {
                 continue;
             };
             let value = proposal.into_inner().value;
-            if self.is_valid(app, &value) {
-                let certificate = self.certificate(round, id);
+            if !self.is_valid(app, &value) {
+                continue;
+            }
+            // Only with 2f+1 precommits that pass `verify_strict`: a certificate this engine
+            // outputs must verify everywhere (see `Engine::certificate`).
+            if let Some(certificate) = self.certificate(round, id) {
                 self.decide(round, value, certificate, out);
                 return true;
             }

@@ -31,21 +31,33 @@ pub(crate) const MAX_EXTRA_VOTES_PER_SIGNER: usize = 3;
 /// reach 2f+1. And it is needed for liveness: an equivocator's vote may complete a real polka
 /// that some honest nodes could otherwise never count, having seen its other vote first
 /// (CometBFT tracks such votes for claimed majorities for the same reason).
+///
+/// Votes keep how they were verified ([`Verified::is_strict`]); a vote that a batch equation
+/// accepted but `verify_strict` later refuses (when a certificate is built) is removed with
+/// [`VoteSet::refuse`] and never counted again unless it comes back strictly verified.
 #[derive(Debug, Default)]
 pub(crate) struct VoteSet {
-    first: BTreeMap<PeerId, SignedVote>,
-    extra: BTreeMap<PeerId, Vec<SignedVote>>,
+    first: BTreeMap<PeerId, Verified<SignedVote>>,
+    extra: BTreeMap<PeerId, Vec<Verified<SignedVote>>>,
     tally: BTreeMap<Option<ValueId>, usize>,
     reported: BTreeSet<PeerId>,
+    refused: BTreeSet<(PeerId, Option<ValueId>)>,
 }
 
 impl VoteSet {
     /// Adds a vote. `relevant` tells which values matter in this round (nil and the values of
     /// known proposals): when a signer's conflicting votes fill their slots, an irrelevant one
     /// gives way to a relevant newcomer, so junk cannot crowd out a real polka.
-    fn add(&mut self, vote: SignedVote, relevant: &dyn Fn(Option<ValueId>) -> bool) -> AddVote {
+    fn add(
+        &mut self,
+        vote: Verified<SignedVote>,
+        relevant: &dyn Fn(Option<ValueId>) -> bool,
+    ) -> AddVote {
         let signer = vote.vote.signer;
         let value = vote.vote.value;
+        if !vote.is_strict() && self.refused.contains(&(signer, value)) {
+            return AddVote::Duplicate;
+        }
         let Some(first) = self.first.get(&signer) else {
             *self.tally.entry(value).or_insert(0) += 1;
             self.first.insert(signer, vote);
@@ -60,8 +72,8 @@ impl VoteSet {
         }
         let evidence = if self.reported.insert(signer) {
             Some(Box::new(Evidence::DoubleVote {
-                first: first.clone(),
-                second: vote.clone(),
+                first: (**first).clone(),
+                second: (*vote).clone(),
             }))
         } else {
             None
@@ -94,7 +106,41 @@ impl VoteSet {
 
     /// The (first) vote of a signer.
     pub(crate) fn vote_of(&self, signer: &PeerId) -> Option<&SignedVote> {
-        self.first.get(signer)
+        self.first.get(signer).map(|v| &**v)
+    }
+
+    /// Removes the vote of `signer` for `value` (its signature failed `verify_strict`): it no
+    /// longer counts, and the same vote checked by a batch again is ignored. If it was the
+    /// signer's first vote, its next conflicting vote (already counted) takes its place.
+    pub(crate) fn refuse(&mut self, signer: PeerId, value: Option<ValueId>) {
+        let mut removed = false;
+        if self
+            .first
+            .get(&signer)
+            .is_some_and(|v| v.vote.value == value)
+        {
+            self.first.remove(&signer);
+            removed = true;
+            if let Some(extras) = self.extra.get_mut(&signer) {
+                if !extras.is_empty() {
+                    let next = extras.remove(0);
+                    self.first.insert(signer, next);
+                }
+            }
+        } else if let Some(extras) = self.extra.get_mut(&signer) {
+            let before = extras.len();
+            extras.retain(|v| v.vote.value != value);
+            removed = extras.len() < before;
+        }
+        if self.extra.get(&signer).is_some_and(Vec::is_empty) {
+            self.extra.remove(&signer);
+        }
+        if removed {
+            if let Some(count) = self.tally.get_mut(&value) {
+                *count = count.saturating_sub(1);
+            }
+        }
+        self.refused.insert((signer, value));
     }
 
     /// Values (not nil) with their counts.
@@ -103,7 +149,10 @@ impl VoteSet {
     }
 
     /// The votes for `value`, one per signer, in signer order.
-    pub(crate) fn votes_for(&self, value: Option<ValueId>) -> impl Iterator<Item = &SignedVote> {
+    pub(crate) fn votes_for(
+        &self,
+        value: Option<ValueId>,
+    ) -> impl Iterator<Item = &Verified<SignedVote>> {
         self.first.iter().filter_map(move |(signer, first)| {
             if first.vote.value == value {
                 Some(first)
@@ -148,7 +197,6 @@ impl VoteKeeper {
         vote: Verified<SignedVote>,
         relevant: &dyn Fn(Option<ValueId>) -> bool,
     ) -> AddVote {
-        let vote = vote.into_inner();
         let round = self.rounds.entry(vote.vote.round).or_default();
         round.senders.insert(vote.vote.signer);
         match vote.vote.kind {
@@ -163,6 +211,11 @@ impl VoteKeeper {
 
     pub(crate) fn round(&self, round: Round) -> Option<&RoundVotes> {
         self.rounds.get(&round)
+    }
+
+    /// The precommits of `round`, to refuse some of them.
+    pub(crate) fn precommits_mut(&mut self, round: Round) -> Option<&mut VoteSet> {
+        self.rounds.get_mut(&round).map(|r| &mut r.precommits)
     }
 
     pub(crate) fn rounds(&self) -> impl DoubleEndedIterator<Item = (&Round, &RoundVotes)> {

@@ -56,8 +56,14 @@ fn a_node_that_missed_a_height_gets_the_decision_and_decides_it() {
     assert_eq!(sent.len(), 1, "{out:?}");
     assert_eq!(sent[0].value, decided[0].value);
     assert_eq!(sent[0].certificate, decided[0].certificate);
-    // Not again before the next gossip tick (bounded replies), again after it.
+    // Not again within the catch-up interval (bounded replies), again after it.
+    let interval = net.config().limits.catch_up_interval_ticks;
+    assert!(interval > 1, "longer than one gossip tick");
     assert!(net.deliver(PEER, prevote.clone()).unwrap().is_empty());
+    for _ in 1..interval {
+        net.handle(PEER, Input::GossipTick).unwrap();
+        assert!(net.deliver(PEER, prevote.clone()).unwrap().is_empty());
+    }
     net.handle(PEER, Input::GossipTick).unwrap();
     let again = net.deliver(PEER, prevote).unwrap();
     assert_eq!(decisions_sent_to(&again, net.id(LAGGARD)).len(), 1);

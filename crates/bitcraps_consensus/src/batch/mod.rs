@@ -83,14 +83,16 @@
 //! cache's strict tier), [`WireMessage::verify`] and `verify_cached`, and the game's own
 //! operation signatures. Use this module only for messages on their way into an engine.
 //!
-//! Derived artifacts: the engine re-checks evidence strictly before emitting it (evidence built
-//! from a batch-accepted vote could otherwise be refused by every node applying it, to the cost
-//! of the honest node that submits it). A commit certificate an engine builds from
-//! batch-accepted precommits may contain such a precommit of a Byzantine signer; a node that
-//! checks that certificate strictly refuses it with `BadSignature` naming that signer. The
-//! decision itself stands (its other precommits are 2f+1 authored signatures as always), and
-//! certificates do not enter the game state or blocks; a lagging node can take the decision
-//! from another peer or from consensus.
+//! Derived artifacts: every [`Verified`] message remembers whether a batch equation or
+//! `verify_strict` accepted it ([`Verified::is_strict`]; a decision is strict only if all its
+//! precommits were). A batch-accepted message may steer the engine's round as the signer's
+//! valid message could, but nothing built from it leaves the engine without a strict check:
+//! evidence is re-checked strictly before it is emitted; a commit certificate is built only from
+//! precommits that pass `verify_strict` (batch-accepted ones are checked once, when the
+//! certificate is built; one that fails is dropped from the tally for good, and the engine
+//! waits for 2f+1 that pass); a catch-up decision's certificate is cut to its strictly valid
+//! precommits, which must still be 2f+1. So every certificate, decision and piece of evidence
+//! an engine outputs — what hosts persist and send to lagging nodes — verifies strictly.
 
 use std::collections::BTreeSet;
 
@@ -366,8 +368,9 @@ pub fn verify_batch(
 }
 
 /// The result of an item, from the results of the signature checks.
-fn resolve(item: Item, ok: &[bool], participants: &ParticipantSet) -> BatchOutcome {
-    let passed = |check: usize| ok.get(check).copied().unwrap_or(false);
+fn resolve(item: Item, ok: &[Settled], participants: &ParticipantSet) -> BatchOutcome {
+    let settled = |check: usize| ok.get(check).copied().unwrap_or(Settled::Invalid);
+    let passed = |check: usize| settled(check).passed();
     match item {
         Item::Failed(e) => BatchOutcome::Message(Err(e)),
         Item::StatementFailed(e) => BatchOutcome::Statement(Err(e)),
@@ -381,6 +384,7 @@ fn resolve(item: Item, ok: &[bool], participants: &ParticipantSet) -> BatchOutco
             signer,
             check,
         } => BatchOutcome::Message(if passed(check) {
+            let strict = settled(check) == Settled::Strict;
             Ok(match message {
                 WireMessage::Proposal(p) => {
                     if p.value.id() != p.signed.header.value_id {
@@ -388,11 +392,11 @@ fn resolve(item: Item, ok: &[bool], participants: &ParticipantSet) -> BatchOutco
                             p.signed.header.proposer,
                         )));
                     }
-                    VerifiedMessage::Proposal(Verified(p))
+                    VerifiedMessage::Proposal(wrap_as(strict, p))
                 }
-                WireMessage::Vote(v) => VerifiedMessage::Vote(Verified(v)),
-                WireMessage::Status(s) => VerifiedMessage::Status(Verified(s)),
-                WireMessage::Decision(d) => VerifiedMessage::Decision(Verified(d)),
+                WireMessage::Vote(v) => VerifiedMessage::Vote(wrap_as(strict, v)),
+                WireMessage::Status(s) => VerifiedMessage::Status(wrap_as(strict, s)),
+                WireMessage::Decision(d) => VerifiedMessage::Decision(wrap_as(strict, d)),
             })
         } else {
             Err(VerifyError::BadSignature(signer))
@@ -405,17 +409,29 @@ fn resolve(item: Item, ok: &[bool], participants: &ParticipantSet) -> BatchOutco
     }
 }
 
+/// A verified message, marked with how its signatures were checked.
+fn wrap_as<T>(strict: bool, message: T) -> Verified<T> {
+    if strict {
+        Verified::strict(message)
+    } else {
+        Verified::batch(message)
+    }
+}
+
 fn resolve_decision(
     decision: Decision,
     checks: &[usize],
     rest: Result<usize, VerifyError>,
-    ok: &[bool],
+    ok: &[Settled],
     participants: &ParticipantSet,
 ) -> Result<VerifiedMessage, VerifyError> {
     let certificate = &decision.certificate;
+    let mut strict = true;
     for (commit, &check) in certificate.precommits.iter().zip(checks) {
-        if !ok.get(check).copied().unwrap_or(false) {
-            return Err(VerifyError::BadSignature(commit.signer));
+        match ok.get(check).copied().unwrap_or(Settled::Invalid) {
+            Settled::Invalid => return Err(VerifyError::BadSignature(commit.signer)),
+            Settled::Batch => strict = false,
+            Settled::Strict => {}
         }
     }
     let signers = rest?;
@@ -429,12 +445,12 @@ fn resolve_decision(
     if decision.value.id() != certificate.value_id {
         return Err(VerifyError::DecisionValueMismatch(certificate.height));
     }
-    Ok(VerifiedMessage::Decision(Verified(decision)))
+    Ok(VerifiedMessage::Decision(wrap_as(strict, decision)))
 }
 
 mod settle;
 
-use settle::settle;
+use settle::{settle, Settled};
 
 #[cfg(test)]
 mod tests;

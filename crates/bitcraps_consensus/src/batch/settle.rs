@@ -84,13 +84,31 @@ enum Route {
     Batch,
 }
 
-/// Settles every check: `true` for a valid signature.
+/// How one signature check ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Settled {
+    /// The signature is invalid (or its signer unknown).
+    Invalid,
+    /// `verify_strict` accepted it (now or before: the cache's strict tier).
+    Strict,
+    /// A batch equation accepted it (now or before: the cache's batch tier).
+    Batch,
+}
+
+impl Settled {
+    /// True for a valid signature.
+    pub(super) fn passed(self) -> bool {
+        self != Settled::Invalid
+    }
+}
+
+/// Settles every check.
 pub(super) fn settle(
     checks: &[Check],
     participants: &ParticipantSet,
     mut cache: Option<&mut SignatureCache>,
-) -> Vec<bool> {
-    let mut ok = vec![false; checks.len()];
+) -> Vec<Settled> {
+    let mut ok = vec![Settled::Invalid; checks.len()];
     let entries: Vec<[u8; 32]> = checks
         .iter()
         .map(|c| SignatureCache::entry(&c.signer, &c.bytes, &c.signature))
@@ -107,9 +125,14 @@ pub(super) fn settle(
         } else {
             first.insert(*entry, i);
             if let Some(cache) = cache.as_deref_mut() {
+                if cache.contains_strict(entry) {
+                    cache.hits += 1;
+                    ok[i] = Settled::Strict;
+                    continue;
+                }
                 if cache.contains_any(entry) {
                     cache.hits += 1;
-                    ok[i] = true;
+                    ok[i] = Settled::Batch;
                     continue;
                 }
                 cache.misses += 1;
@@ -163,7 +186,7 @@ struct Settler<'s, 'c> {
     checks: &'s [Check],
     participants: &'s ParticipantSet,
     entries: &'s [[u8; 32]],
-    ok: &'s mut [bool],
+    ok: &'s mut [Settled],
     cache: Option<&'c mut SignatureCache>,
 }
 
@@ -183,7 +206,7 @@ impl Settler<'_, '_> {
             return;
         }
         if let Some(slot) = self.ok.get_mut(i) {
-            *slot = true;
+            *slot = Settled::Strict;
         }
         if let (Some(cache), Some(entry)) = (self.cache.as_deref_mut(), self.entries.get(i)) {
             cache.insert_strict(*entry);
@@ -208,7 +231,7 @@ impl Settler<'_, '_> {
         }
         for &i in group {
             if let Some(slot) = self.ok.get_mut(i) {
-                *slot = true;
+                *slot = Settled::Batch;
             }
             if let (Some(cache), Some(entry)) = (self.cache.as_deref_mut(), self.entries.get(i)) {
                 cache.insert_batch(*entry);
@@ -236,7 +259,7 @@ impl Settler<'_, '_> {
                 self.strict(i);
             }
             left.iter()
-                .all(|&i| self.ok.get(i).copied().unwrap_or(false))
+                .all(|&i| self.ok.get(i).copied().is_some_and(Settled::passed))
         } else if self.batch(left) {
             true
         } else {

@@ -295,7 +295,7 @@ fn the_engine_emits_only_strictly_valid_evidence() {
         let mut outputs = Vec::new();
         for v in [first, second] {
             // As a host that accepted both (a batch may accept the ambiguous one).
-            let input = Input::Message(VerifiedMessage::Vote(Verified(v)));
+            let input = Input::Message(VerifiedMessage::Vote(Verified::batch(v)));
             outputs.extend(engine.handle(input, &valid).expect("handled"));
         }
         outputs

@@ -1,25 +1,38 @@
 //! The engine: one participant's Tendermint state machine. Pure: inputs in, outputs out.
 //!
 //! The upon-rules of Algorithm 1 live in `rules.rs`, named after the paper's line numbers; this
-//! file holds the state, routes inputs by height and carries out the actions (start a round,
-//! propose, vote, decide, gossip, catch-up).
+//! module holds the state and carries out the actions (start a height and a round, propose,
+//! vote, decide). Around it, as in Malachite's split of core state machine and driver:
+//! `receive` routes messages by height and checks them against their height's participant
+//! set, `sets` keeps the set of each height as the host declares it, `buffer` keeps what
+//! arrives early under byte bounds, `catch_up` answers lagging peers and `gossip` re-broadcasts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::certificate::{CommitCertificate, CommitSignature, Decision};
 use crate::config::EngineConfig;
-use crate::error::{InputError, VerifyError};
+use crate::error::InputError;
 use crate::evidence::Evidence;
 use crate::guard::{PersistentState, SigningGuard};
 use crate::io::{Input, Output, ValueValidity};
 use crate::keys::{Keypair, PeerId};
-use crate::message::{SignedProposal, Status, Verified, Vote};
+use crate::message::{SignedProposal, Verified, Vote};
 use crate::participants::ParticipantSet;
 use crate::timeouts::{Timeout, TimeoutKind};
 use crate::types::{Height, Round, TableId, Value, ValueId, VoteKind};
-use crate::votekeeper::{AddVote, VoteKeeper};
-use crate::wire::{VerifiedMessage, WireMessage};
+use crate::votekeeper::VoteKeeper;
+use crate::wire::WireMessage;
+
+mod buffer;
+mod catch_up;
+mod gossip;
+mod receive;
+mod sets;
+
+use buffer::Buffers;
+use catch_up::CatchUpLog;
+use sets::Schedule;
 
 /// Where the engine is within a height.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -42,15 +55,15 @@ pub(crate) enum OnceRule {
     L47PrecommitTimeout,
 }
 
-/// Upper bound on remembered catch-up replies between gossip ticks (bounds memory and traffic).
-const MAX_CATCH_UP_REPLIES_PER_TICK: usize = 1024;
-
 /// A participant's consensus engine (see the crate documentation).
 #[derive(Debug)]
 pub struct Engine {
     pub(crate) config: EngineConfig,
     pub(crate) key: Keypair,
+    /// The participant set of the current height (of the base set before the first height).
     pub(crate) participants: Arc<ParticipantSet>,
+    /// The participant set of every height known.
+    sets: Schedule,
     pub(crate) height: Height,
     pub(crate) started: bool,
     pub(crate) round: Round,
@@ -68,9 +81,8 @@ pub struct Engine {
     decisions: BTreeMap<Height, Decision>,
     expected_next: Option<Height>,
     resume: Option<Resume>,
-    future: BTreeMap<Height, Vec<VerifiedMessage>>,
-    future_per_signer: BTreeMap<PeerId, usize>,
-    catch_up_sent: BTreeSet<(PeerId, Height)>,
+    buffers: Buffers,
+    catch_up_log: CatchUpLog,
     /// Saw a message from a higher height since the last gossip tick.
     behind: bool,
     /// Gossip ticks since the last decision: late votes of the height just decided are normal
@@ -88,11 +100,14 @@ struct Resume {
 }
 
 impl Engine {
-    /// A fresh engine. Send [`Input::StartHeight`] before anything else.
+    /// A fresh engine whose participants are `participants` at every height, unless the host
+    /// declares others ([`Engine::set_participants`]). Send [`Input::StartHeight`] before
+    /// anything else.
     pub fn new(config: EngineConfig, key: Keypair, participants: Arc<ParticipantSet>) -> Engine {
         Engine {
             config,
             key,
+            sets: Schedule::new(participants.clone()),
             participants,
             height: Height(0),
             started: false,
@@ -109,9 +124,8 @@ impl Engine {
             decisions: BTreeMap::new(),
             expected_next: None,
             resume: None,
-            future: BTreeMap::new(),
-            future_per_signer: BTreeMap::new(),
-            catch_up_sent: BTreeSet::new(),
+            buffers: Buffers::default(),
+            catch_up_log: CatchUpLog::default(),
             behind: false,
             ticks_since_decision: 0,
         }
@@ -166,14 +180,14 @@ impl Engine {
                 self.on_value_ready(height, round, value, &mut out);
                 self.run_rules(app, &mut out);
             }
+            Input::UnverifiedDecision(decision) => {
+                if self.on_unverified_decision(decision, app, &mut out)? {
+                    self.run_rules(app, &mut out);
+                }
+            }
             Input::GossipTick => self.on_gossip_tick(&mut out),
         }
         Ok(out)
-    }
-
-    /// Verifies a wire message against this engine's table and participants.
-    pub fn verify(&self, message: WireMessage) -> Result<VerifiedMessage, VerifyError> {
-        message.verify(&self.config.table, &self.participants)
     }
 
     /// The state the host must persist before sending any message this engine output.
@@ -218,7 +232,8 @@ impl Engine {
         &self.config
     }
 
-    /// The participants.
+    /// The participants of the current height (before the first `StartHeight`: of the height
+    /// the engine would start; see [`Engine::participants_at`] for any height).
     pub fn participants(&self) -> &Arc<ParticipantSet> {
         &self.participants
     }
@@ -268,13 +283,8 @@ impl Engine {
         self.decisions.values().next_back()
     }
 
-    /// Messages buffered for future heights (for monitoring memory bounds).
-    pub fn buffered_messages(&self) -> usize {
-        self.future.values().map(Vec::len).sum()
-    }
-
     /// The height this node works on, or will work on next after a decision.
-    fn persistent_state_height(&self) -> Height {
+    pub(crate) fn persistent_state_height(&self) -> Height {
         if self.in_progress() {
             self.height
         } else {
@@ -303,6 +313,12 @@ impl Engine {
                 });
             }
         }
+        let participants = self
+            .sets
+            .at(height)
+            .ok_or(InputError::UnknownParticipants(height))?
+            .clone();
+        self.participants = participants;
         self.height = height;
         self.started = true;
         self.expected_next = None;
@@ -323,7 +339,7 @@ impl Engine {
                 for kind in [VoteKind::Prevote, VoteKind::Precommit] {
                     if let Some(v) = self.guard.last_vote(kind).cloned() {
                         if v.vote.height == height {
-                            let _ = self.votes.add(Verified(v), &|_| true);
+                            let _ = self.votes.add(Verified::strict(v), &|_| true);
                         }
                     }
                 }
@@ -338,18 +354,34 @@ impl Engine {
         self.start_round(round, out);
         self.run_rules(app, out);
 
-        // Replay what arrived early, dropping what is now stale.
-        let stale: Vec<Height> = self.future.range(..height).map(|(h, _)| *h).collect();
-        for h in stale {
-            if let Some(messages) = self.future.remove(&h) {
-                self.unbuffer(&messages);
+        // Replay what arrived early, dropping what is now stale: a decision first (verified
+        // against this height's set now, strictly if it was not yet), then the messages.
+        for pending in self.buffers.take_decisions(height) {
+            if self.step == Step::Commit {
+                break;
+            }
+            // A bogus decision (kept unverified) is dropped here, not an error of this input.
+            if let Ok(true) = self.on_decision(pending.decision, pending.strict, app, out) {
+                self.run_rules(app, out);
             }
         }
-        if let Some(messages) = self.future.remove(&height) {
-            self.unbuffer(&messages);
+        let stale: Vec<Height> = self
+            .buffers
+            .future
+            .range(..height)
+            .map(|(h, _)| *h)
+            .collect();
+        for h in stale {
+            if let Some(messages) = self.buffers.future.remove(&h) {
+                self.buffers.unbuffer(&messages);
+            }
+        }
+        if let Some(messages) = self.buffers.future.remove(&height) {
+            self.buffers.unbuffer(&messages);
             for message in messages {
                 // Buffered messages were checked when they arrived; a refusal now only means a
-                // round window moved, which is not an error of the current input.
+                // round window moved or the signer is not a participant of this height, which
+                // is not an error of the current input.
                 if let Ok(true) = self.on_message(message, app, out) {
                     self.run_rules(app, out);
                 }
@@ -362,220 +394,11 @@ impl Engine {
         self.round = Round(0);
         self.step = Step::Propose;
         self.proposals.clear();
+        self.buffers.clear_round();
         self.double_proposal_reported.clear();
         self.votes.clear();
         self.fired.clear();
         self.validity.clear();
-    }
-
-    fn unbuffer(&mut self, messages: &[VerifiedMessage]) {
-        for m in messages {
-            if let Some(author) = m.author() {
-                if let Some(count) = self.future_per_signer.get_mut(&author) {
-                    *count = count.saturating_sub(1);
-                    if *count == 0 {
-                        self.future_per_signer.remove(&author);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Routes a message by height; `Ok(true)` if the current height's state changed (only then
-    /// can a rule newly fire: gossip repeats most messages, and repeats change nothing).
-    fn on_message(
-        &mut self,
-        message: VerifiedMessage,
-        app: &dyn ValueValidity,
-        out: &mut Vec<Output>,
-    ) -> Result<bool, InputError> {
-        if !self.started {
-            return Err(InputError::NotStarted);
-        }
-        let height = message.height();
-        let decided_here = height < self.height || self.step == Step::Commit;
-        if let VerifiedMessage::Status(status) = &message {
-            if decided_here {
-                self.catch_up(status.status.signer, height, out);
-            }
-            self.behind |= height > self.height;
-            return Ok(false);
-        }
-        if height > self.height {
-            self.behind = true;
-            return self.buffer(message).map(|()| false);
-        }
-        if decided_here {
-            // A vote of the height just decided, in the tick of the decision, is most likely a
-            // peer finishing that height on its own: answer only if it is still behind later.
-            let just_decided = self.decisions.keys().next_back() == Some(&height)
-                && self.ticks_since_decision == 0;
-            if let (Some(author), false) = (message.author(), just_decided) {
-                self.catch_up(author, height, out);
-            }
-            return Ok(false);
-        }
-        match message {
-            VerifiedMessage::Vote(vote) => {
-                self.check_round(vote.vote.signer, vote.vote.round)?;
-                let known: Vec<ValueId> = self
-                    .proposals
-                    .get(&vote.vote.round)
-                    .map(|ps| ps.iter().map(|p| p.header().value_id).collect())
-                    .unwrap_or_default();
-                let relevant = |v: Option<ValueId>| v.is_none_or(|id| known.contains(&id));
-                match self.votes.add(vote, &relevant) {
-                    AddVote::Added => Ok(true),
-                    AddVote::Duplicate => Ok(false),
-                    AddVote::Conflict(evidence) => {
-                        if let Some(evidence) = evidence {
-                            emit_evidence(&self.config.table, &self.participants, *evidence, out);
-                        }
-                        Ok(true)
-                    }
-                }
-            }
-            VerifiedMessage::Proposal(proposal) => self.on_proposal(proposal, out),
-            VerifiedMessage::Status(_) => Ok(false),
-            VerifiedMessage::Decision(decision) => {
-                let value = decision.value.clone();
-                if !self.is_valid(app, &value) {
-                    return Err(InputError::InvalidDecidedValue {
-                        height,
-                        value: value.id(),
-                    });
-                }
-                let certificate = decision.into_inner().certificate;
-                self.decide(certificate.round, value, certificate, out);
-                Ok(true)
-            }
-        }
-    }
-
-    fn check_round(&self, from: PeerId, round: Round) -> Result<(), InputError> {
-        if round.0
-            > self
-                .round
-                .0
-                .saturating_add(self.config.limits.max_rounds_ahead)
-        {
-            return Err(InputError::RoundTooFarAhead {
-                from,
-                round,
-                current: self.round,
-            });
-        }
-        Ok(())
-    }
-
-    fn on_proposal(
-        &mut self,
-        proposal: Verified<SignedProposal>,
-        out: &mut Vec<Output>,
-    ) -> Result<bool, InputError> {
-        let header = proposal.header().clone();
-        self.check_round(header.proposer, header.round)?;
-        if header.proposer != self.participants.proposer(header.height, header.round) {
-            return Err(InputError::NotProposer {
-                from: header.proposer,
-                height: header.height,
-                round: header.round,
-            });
-        }
-        if let Some(vr) = header.valid_round {
-            if vr >= header.round {
-                return Err(InputError::BadValidRound {
-                    from: header.proposer,
-                    round: header.round,
-                    valid_round: vr,
-                });
-            }
-        }
-        self.votes.mark_sender(header.round, header.proposer);
-        let seen = self.proposals.entry(header.round).or_default();
-        if seen.iter().any(|p| p.signed == proposal.signed) {
-            // A repeat; the sender still counts for line 55.
-            return Ok(true);
-        }
-        if let Some(first) = seen.first() {
-            if self.double_proposal_reported.insert(header.round) {
-                let evidence = Evidence::DoubleProposal {
-                    first: first.signed.clone(),
-                    second: proposal.signed.clone(),
-                };
-                emit_evidence(&self.config.table, &self.participants, evidence, out);
-            }
-            if seen.len() >= 2 {
-                return Ok(true);
-            }
-        }
-        seen.push(proposal);
-        Ok(true)
-    }
-
-    fn buffer(&mut self, message: VerifiedMessage) -> Result<(), InputError> {
-        let height = message.height();
-        let limit = self
-            .height
-            .0
-            .saturating_add(self.config.limits.max_future_heights);
-        if height.0 > limit {
-            return Err(InputError::HeightTooFarAhead {
-                height,
-                current: self.height,
-            });
-        }
-        let bucket = self.future.entry(height).or_default();
-        if bucket.contains(&message) {
-            return Ok(());
-        }
-        match message.author() {
-            Some(author) => {
-                let count = self.future_per_signer.entry(author).or_insert(0);
-                if *count >= self.config.limits.max_buffered_per_signer {
-                    return Err(InputError::BufferFull(author));
-                }
-                *count += 1;
-            }
-            None => {
-                // One decision per height is enough.
-                if bucket
-                    .iter()
-                    .any(|m| matches!(m, VerifiedMessage::Decision(_)))
-                {
-                    return Ok(());
-                }
-            }
-        }
-        bucket.push(message);
-        Ok(())
-    }
-
-    /// Answers a message about a height we have decided with the decisions the sender lacks,
-    /// once per (peer, height) between gossip ticks.
-    fn catch_up(&mut self, peer: PeerId, height: Height, out: &mut Vec<Output>) {
-        if peer == self.peer_id()
-            || self.catch_up_sent.len() >= MAX_CATCH_UP_REPLIES_PER_TICK
-            || !self.catch_up_sent.insert((peer, height))
-        {
-            return;
-        }
-        let oldest = self.decisions.keys().next().copied();
-        if oldest.is_none_or(|oldest| height < oldest) {
-            out.push(Output::CatchUp { peer, from: height });
-            return;
-        }
-        for decision in self
-            .decisions
-            .range(height..)
-            .take(self.config.limits.catch_up_batch)
-            .map(|(_, d)| d)
-        {
-            out.push(Output::SendTo {
-                peer,
-                message: WireMessage::Decision(decision.clone()),
-            });
-        }
     }
 
     fn on_timeout(&mut self, timeout: Timeout, out: &mut Vec<Output>) {
@@ -614,68 +437,6 @@ impl Engine {
             && !self.proposals.contains_key(&round)
         {
             self.propose(value, None, out);
-        }
-    }
-
-    fn on_gossip_tick(&mut self, out: &mut Vec<Output>) {
-        self.catch_up_sent.clear();
-        self.ticks_since_decision = self.ticks_since_decision.saturating_add(1);
-        if !self.started {
-            return;
-        }
-        if std::mem::take(&mut self.behind) {
-            let status = Status {
-                table: self.config.table,
-                height: self.persistent_state_height(),
-                signer: self.peer_id(),
-            };
-            out.push(Output::Broadcast(WireMessage::Status(
-                status.sign(&self.key),
-            )));
-        }
-        let at = (self.height, self.round);
-        if self.step == Step::Commit {
-            if let Some(pc) = self.guard.last_vote(VoteKind::Precommit) {
-                if pc.vote.height == self.height {
-                    out.push(Output::Broadcast(WireMessage::Vote(pc.clone())));
-                }
-            }
-            return;
-        }
-        if let Some(p) = self.guard.last_proposal() {
-            if (p.header().height, p.header().round) == at {
-                out.push(Output::Broadcast(WireMessage::Proposal(p.clone())));
-            }
-        }
-        // Our votes of this round and the previous one: a group of nodes one round behind may
-        // need our previous round's precommits to time out into our round (line 47), and
-        // cannot skip to it (line 55) while we are fewer than f+1.
-        let me = self.peer_id();
-        for round in [self.round.0.checked_sub(1).map(Round), Some(self.round)]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(votes) = self.votes.round(round) {
-                for kind in [VoteKind::Prevote, VoteKind::Precommit] {
-                    if let Some(v) = votes.of(kind).vote_of(&me) {
-                        out.push(Output::Broadcast(WireMessage::Vote(v.clone())));
-                    }
-                }
-            }
-        }
-        // Forward the polka behind our valid value, so that a proposer who missed it can
-        // re-propose it and locked nodes can unlock (lines 28-29).
-        if let Some((vr, value)) = self.valid.clone() {
-            if vr < self.round {
-                if let Some(p) = self.proposal_with_id(vr, value.id()) {
-                    out.push(Output::Broadcast(WireMessage::Proposal(p.into_inner())));
-                }
-                if let Some(round) = self.votes.round(vr) {
-                    for v in round.prevotes.votes_for(Some(value.id())) {
-                        out.push(Output::Broadcast(WireMessage::Vote(v.clone())));
-                    }
-                }
-            }
         }
     }
 
@@ -726,8 +487,13 @@ impl Engine {
             self.votes.mark_sender(round, self.peer_id());
             let seen = self.proposals.entry(round).or_default();
             if !seen.iter().any(|p| p.signed == proposal.signed) {
-                seen.insert(0, Verified(proposal.clone()));
-                seen.truncate(2);
+                seen.insert(0, Verified::strict(proposal.clone()));
+                if seen.len() > 2 {
+                    for dropped in seen.split_off(2) {
+                        let size = buffer::proposal_bytes(&dropped);
+                        self.buffers.release_round(dropped.header().proposer, size);
+                    }
+                }
             }
             out.push(Output::Broadcast(WireMessage::Proposal(proposal)));
         }
@@ -749,7 +515,7 @@ impl Engine {
             signer: self.peer_id(),
         };
         if let Some(signed) = self.guard.sign_vote(&self.key, vote).message() {
-            let _ = self.votes.add(Verified(signed.clone()), &|_| true);
+            let _ = self.votes.add(Verified::strict(signed.clone()), &|_| true);
             out.push(Output::Broadcast(WireMessage::Vote(signed)));
         }
     }
@@ -789,28 +555,53 @@ impl Engine {
         });
     }
 
-    /// The 2f+1 precommits for `value` in `round`, as a certificate.
-    pub(crate) fn certificate(&self, round: Round, value: ValueId) -> CommitCertificate {
-        let precommits = self
-            .votes
-            .round(round)
-            .map(|r| {
-                r.precommits
-                    .votes_for(Some(value))
-                    .map(|v| CommitSignature {
-                        signer: v.vote.signer,
-                        signature: v.signature,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        CommitCertificate {
+    /// The 2f+1 precommits for `value` in `round`, as a certificate, or `None` if fewer than
+    /// 2f+1 of them pass `verify_strict`.
+    ///
+    /// Precommits a batch equation accepted are checked strictly here, once: those that fail
+    /// are removed from the tally for good ([`crate::votekeeper::VoteSet::refuse`]), so a
+    /// certificate this engine outputs always verifies ([`CommitCertificate::verify`]), and a
+    /// Byzantine signer gains nothing by resending a precommit only a batch accepts. Precommits
+    /// checked strictly by the host (or signed here) cost nothing more.
+    pub(crate) fn certificate(
+        &mut self,
+        round: Round,
+        value: ValueId,
+    ) -> Option<CommitCertificate> {
+        let votes = self.votes.round(round)?;
+        let mut refused = Vec::new();
+        let mut precommits = Vec::new();
+        for vote in votes.precommits.votes_for(Some(value)) {
+            let signer = vote.vote.signer;
+            let strict = vote.is_strict()
+                || self.participants.key(&signer).is_some_and(|key| {
+                    key.verify_strict(&vote.vote.signing_bytes(), &vote.signature)
+                        .is_ok()
+                });
+            if strict {
+                precommits.push(CommitSignature {
+                    signer,
+                    signature: vote.signature,
+                });
+            } else {
+                refused.push(signer);
+            }
+        }
+        if let Some(set) = self.votes.precommits_mut(round) {
+            for signer in refused {
+                set.refuse(signer, Some(value));
+            }
+        }
+        if !self.participants.is_quorum(precommits.len()) {
+            return None;
+        }
+        Some(CommitCertificate {
             table: self.config.table,
             height: self.height,
             round,
             value_id: value,
             precommits,
-        }
+        })
     }
 
     /// A proposal of `round` (from its proposer) whose value has id `value`.
@@ -859,7 +650,7 @@ impl Engine {
 /// Every node that applies evidence checks it with `verify_strict`, so evidence failing that
 /// check would be refused everywhere, to the cost of the honest node submitting it. Two strict
 /// checks, only when there is evidence.
-fn emit_evidence(
+pub(crate) fn emit_evidence(
     table: &TableId,
     participants: &ParticipantSet,
     evidence: Evidence,
