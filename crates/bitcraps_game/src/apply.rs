@@ -6,19 +6,26 @@
 //! *failed*, which only spends its nonce). [`Draft::finish`] then runs the height's deadlines (dice flow and
 //! dispute expiry), checks the accounting identity and hashes the new state.
 //! [`TableState::apply_block`] is the same with every operation required to pass or to fail for
-//! good: the validity of a block is a pure function of the previous decided state.
+//! good: the validity of a block is a pure function of the previous decided state. A block must
+//! also encode in at most [`MAX_BLOCK_BYTES`], every operation in at most
+//! [`MAX_OP_BYTES`], and its time must be after its parent's by at
+//! most [`MAX_BLOCK_TIME_STEP_MS`].
 
 use std::sync::Arc;
 
 use bitcraps_consensus::PeerId;
 
 use crate::bets::Seat;
-use crate::block::{Block, MAX_OPS_PER_BLOCK};
+use crate::block::{Block, MAX_BLOCK_BYTES, MAX_BLOCK_TIME_STEP_MS, MAX_OPS_PER_BLOCK};
 use crate::config::TableConfig;
 use crate::custom::{CustomContext, Registry};
+use crate::entry::{BlockEntry, FailedOp, MAX_FULL_FAILED_BODY_BYTES};
 use crate::error::{BlockError, OpError};
 use crate::events::Event;
-use crate::ops::{Operation, SignedOp, MAX_CUSTOM_NAME_BYTES, MAX_CUSTOM_PAYLOAD_BYTES};
+use crate::ops::{
+    signature_ok, Operation, SignedOp, MAX_CUSTOM_NAME_BYTES, MAX_CUSTOM_PAYLOAD_BYTES,
+    MAX_OP_BYTES,
+};
 use crate::state::{TableData, TableState};
 
 /// A seat may have at most this many open bets.
@@ -115,7 +122,7 @@ pub struct Draft {
     base: TableState,
     data: TableData,
     events: Vec<Event>,
-    ops: Vec<SignedOp>,
+    ops: Vec<BlockEntry>,
     cover: Option<[u64; 36]>,
     signatures: OpSignatures,
 }
@@ -156,8 +163,8 @@ impl Draft {
         &self.data
     }
 
-    /// The operations accepted so far.
-    pub fn ops(&self) -> &[SignedOp] {
+    /// The entries accepted so far (applied operations and failed ones).
+    pub fn ops(&self) -> &[BlockEntry] {
         &self.ops
     }
 
@@ -179,6 +186,10 @@ impl Draft {
     /// is returned. Any other refusal is `Err` and changes nothing (a block carrying it is
     /// invalid).
     ///
+    /// A failed operation whose body is over [`MAX_FULL_FAILED_BODY_BYTES`] is carried without
+    /// it, as a [`FailedOp`] (see [`entry`](crate::entry)); its event then gives the reason any
+    /// node can see for such an entry (see [`Draft::push_failed`]), the same on every node.
+    ///
     /// Spending the nonce is what lets the author go on: nonces are exact, so an operation that
     /// could never be applied would otherwise block every later one of its author, and signing
     /// something else under that nonce is double-signing.
@@ -189,28 +200,92 @@ impl Draft {
             // Unseated authors (a join, say) get no failed operations: see is_final_refusal.
             return self.apply_checked(op).map(|()| None);
         };
-        let nonce = op.nonce;
-        let kind = op.op.kind();
         match self.apply_checked(op.clone()) {
             Ok(()) => Ok(None),
             Err(error) if error.is_final_refusal() => {
-                self.data.nonces.insert(peer, nonce);
-                self.cover = None;
-                self.events.push(Event::OperationFailed {
-                    seat,
-                    peer,
-                    nonce,
-                    kind,
-                    reason: error.to_string(),
-                });
-                self.ops.push(op);
+                let failed = op
+                    .to_failed()
+                    .map_err(|error| OpError::Encode { peer, error })?;
+                if failed.body.len() > MAX_FULL_FAILED_BODY_BYTES {
+                    self.spend_failed(seat, BlockEntry::Failed(failed), None);
+                } else {
+                    self.spend_failed(seat, BlockEntry::Op(op), Some(error.to_string()));
+                }
                 Ok(Some(error))
             }
             Err(error) => Err(error),
         }
     }
 
-    /// The exact nonce and the signature.
+    /// Carries a failed operation without its body, as a decided block does: the author must
+    /// be seated, the nonce exact, the signature valid, and the signed body longer than
+    /// [`MAX_FULL_FAILED_BODY_BYTES`] (smaller ones are carried in full, so that every node
+    /// checks their refusal) and at most [`MAX_OP_BYTES`]. The nonce is spent and an
+    /// [`Event::OperationFailed`] records it; nothing else changes. On `Err` nothing changed
+    /// (a block carrying it is invalid).
+    pub fn push_failed(&mut self, failed: FailedOp) -> Result<(), OpError> {
+        let peer = failed.author;
+        let expected = self.data.next_nonce(&peer);
+        if failed.nonce != expected {
+            return Err(OpError::WrongNonce {
+                peer,
+                expected,
+                got: failed.nonce,
+            });
+        }
+        let seat = self
+            .data
+            .seat_of(&peer)
+            .ok_or(OpError::NotSeated { peer })?;
+        let len = failed.body.len();
+        if len > MAX_OP_BYTES {
+            return Err(OpError::OpTooLarge {
+                peer,
+                len,
+                max: MAX_OP_BYTES,
+            });
+        }
+        if len <= MAX_FULL_FAILED_BODY_BYTES {
+            return Err(OpError::FailedBodyWithheld {
+                peer,
+                len,
+                max: MAX_FULL_FAILED_BODY_BYTES,
+            });
+        }
+        if self.signatures == OpSignatures::Check && !failed.verify(&self.base.config.table_id) {
+            return Err(OpError::BadSignature { peer });
+        }
+        self.spend_failed(seat, BlockEntry::Failed(failed), None);
+        Ok(())
+    }
+
+    /// Spends the nonce of a failed entry whose checks passed and records it. `reason` is the
+    /// refusal if the entry carries the operation in full; without its body, every node gives
+    /// the same generic reason.
+    fn spend_failed(&mut self, seat: Seat, entry: BlockEntry, reason: Option<String>) {
+        let peer = entry.author();
+        let nonce = entry.nonce();
+        let kind = entry.kind();
+        let reason = reason.unwrap_or_else(|| match &entry {
+            BlockEntry::Failed(f) => format!(
+                "refused by the table (carried without its {}-byte body)",
+                f.body.len
+            ),
+            BlockEntry::Op(_) => "refused by the table".to_string(),
+        });
+        self.data.nonces.insert(peer, nonce);
+        self.cover = None;
+        self.events.push(Event::OperationFailed {
+            seat,
+            peer,
+            nonce,
+            kind,
+            reason,
+        });
+        self.ops.push(entry);
+    }
+
+    /// The exact nonce, the encoded size and the signature.
     fn check_envelope(&self, op: &SignedOp) -> Result<(), OpError> {
         let peer = op.author;
         let expected = self.data.next_nonce(&peer);
@@ -221,13 +296,14 @@ impl Draft {
                 got: op.nonce,
             });
         }
+        op.check_size()?;
         if self.signatures == OpSignatures::AlreadyChecked {
             return Ok(());
         }
         let bytes = op
             .signing_bytes(&self.base.config.table_id)
             .map_err(|error| OpError::Encode { peer, error })?;
-        if !crate::ops::signature_ok(&peer, &bytes, &op.signature) {
+        if !signature_ok(&peer, &bytes, &op.signature) {
             return Err(OpError::BadSignature { peer });
         }
         Ok(())
@@ -256,7 +332,7 @@ impl Draft {
                 } else {
                     None
                 };
-                self.ops.push(op);
+                self.ops.push(BlockEntry::Op(op));
                 Ok(())
             }
             Err(e) => {
@@ -266,8 +342,9 @@ impl Draft {
         }
     }
 
-    /// Closes the height: deadlines, accounting check, state hash. Returns the block of the
-    /// accepted operations, the new state and everything that happened.
+    /// Closes the height: block time and size checks, deadlines, accounting check, state hash.
+    /// Returns the block of the accepted operations, the new state and everything that
+    /// happened.
     pub fn finish(self) -> Result<(Block, TableState, Vec<Event>), BlockError> {
         let Draft {
             base,
@@ -276,12 +353,7 @@ impl Draft {
             ops,
             ..
         } = self;
-        if data.timestamp_ms <= base.timestamp_ms {
-            return Err(BlockError::TimestampNotIncreasing {
-                previous: base.timestamp_ms,
-                got: data.timestamp_ms,
-            });
-        }
+        check_block_time(base.timestamp_ms, data.timestamp_ms)?;
         let mut cover = None;
         Tx {
             data: &mut data,
@@ -302,6 +374,7 @@ impl Draft {
             prev_state_hash: base.hash,
             ops,
         };
+        check_block_size(&block)?;
         let state = TableState {
             data: Arc::new(data),
             config: base.config.clone(),
@@ -312,10 +385,38 @@ impl Draft {
     }
 }
 
+/// A block's time must be after its parent's, by at most [`MAX_BLOCK_TIME_STEP_MS`].
+fn check_block_time(previous: u64, got: u64) -> Result<(), BlockError> {
+    if got <= previous {
+        return Err(BlockError::TimestampNotIncreasing { previous, got });
+    }
+    if got - previous > MAX_BLOCK_TIME_STEP_MS {
+        return Err(BlockError::TimestampTooFar {
+            previous,
+            got,
+            max_step: MAX_BLOCK_TIME_STEP_MS,
+        });
+    }
+    Ok(())
+}
+
+/// A block must encode in at most [`MAX_BLOCK_BYTES`].
+fn check_block_size(block: &Block) -> Result<(), BlockError> {
+    let len = block.encode()?.len();
+    if len > MAX_BLOCK_BYTES {
+        return Err(BlockError::TooLarge {
+            len,
+            max: MAX_BLOCK_BYTES,
+        });
+    }
+    Ok(())
+}
+
 impl TableState {
     /// Applies a decided (or proposed) block: it must be for the next height, build on this
-    /// state, have a later timestamp, and every operation must be accepted in order — or be
-    /// carried as failed ([`Draft::push_or_fail`]).
+    /// state, have a later timestamp by at most [`MAX_BLOCK_TIME_STEP_MS`], encode in at most
+    /// [`MAX_BLOCK_BYTES`], and every operation must be accepted in order — or be carried as
+    /// failed ([`Draft::push_or_fail`], [`Draft::push_failed`]).
     pub fn apply_block(&self, block: &Block) -> Result<(TableState, Vec<Event>), BlockError> {
         self.apply_block_with(block, OpSignatures::Check)
     }
@@ -339,24 +440,24 @@ impl TableState {
                 height: block.height,
             });
         }
-        if block.timestamp_ms <= self.timestamp_ms {
-            return Err(BlockError::TimestampNotIncreasing {
-                previous: self.timestamp_ms,
-                got: block.timestamp_ms,
-            });
-        }
+        check_block_time(self.timestamp_ms, block.timestamp_ms)?;
         if block.ops.len() > MAX_OPS_PER_BLOCK {
             return Err(BlockError::TooManyOps {
                 count: block.ops.len(),
                 max: MAX_OPS_PER_BLOCK,
             });
         }
+        check_block_size(block)?;
         let mut draft = Draft::new(self, block.timestamp_ms);
         draft.signatures = signatures;
-        for (index, op) in block.ops.iter().enumerate() {
-            draft.push_or_fail(op.clone()).map_err(|e| BlockError::Op {
+        for (index, entry) in block.ops.iter().enumerate() {
+            let pushed = match entry {
+                BlockEntry::Op(op) => draft.push_or_fail(op.clone()).map(|_| ()),
+                BlockEntry::Failed(failed) => draft.push_failed(failed.clone()),
+            };
+            pushed.map_err(|e| BlockError::Op {
                 index,
-                author: op.author,
+                author: entry.author(),
                 error: Box::new(e),
             })?;
         }
@@ -370,7 +471,8 @@ impl TableState {
     }
 
     /// Whether `op` could still be applied some day: its nonce is not spent yet. Hosts drop
-    /// stale operations from their pools.
+    /// stale operations from their pools (and refuse, at admission, operations over
+    /// [`MAX_OP_BYTES`]: [`SignedOp::check_size`]).
     pub fn is_stale(&self, op: &SignedOp) -> bool {
         op.nonce < self.next_nonce(&op.author)
     }

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use bitcraps_consensus::{Height, Value, ValueId, ValueValidity};
 
-use crate::block::{acceptable_now, Block};
+use crate::block::{acceptable_after, acceptable_now, Block};
 use crate::error::BlockError;
 use crate::events::Event;
 use crate::state::TableState;
@@ -184,7 +184,15 @@ impl ValueValidity for ChainValidity<'_> {
         self.chain.evaluate(height.0, value).is_ok()
     }
 
-    fn acceptable_now(&self, _height: Height, value: &Value) -> bool {
-        self.now_ms.is_none_or(|now| acceptable_now(value, now))
+    /// The block time is within [`MAX_CLOCK_SKEW_MS`](crate::MAX_CLOCK_SKEW_MS) of the clock,
+    /// or is the catch-up step after a long idle period ([`acceptable_after`], when the parent
+    /// state is retained).
+    fn acceptable_now(&self, height: Height, value: &Value) -> bool {
+        self.now_ms.is_none_or(|now| {
+            match height.0.checked_sub(1).and_then(|h| self.chain.state_at(h)) {
+                Some(parent) => acceptable_after(parent.timestamp_ms(), value, now),
+                None => acceptable_now(value, now),
+            }
+        })
     }
 }

@@ -355,6 +355,31 @@ pub enum OpError {
         /// Why.
         error: EncodeError,
     },
+    /// The operation's encoding is over [`MAX_OP_BYTES`](crate::ops::MAX_OP_BYTES) (for a
+    /// failed operation carried without its body: its body is).
+    #[error("operation of {peer} is {len} bytes encoded, the limit is {max}")]
+    OpTooLarge {
+        /// The author.
+        peer: PeerId,
+        /// Its encoded length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A failed operation carried without its body although its body is small enough to be
+    /// carried, and checked, in full (see
+    /// [`MAX_FULL_FAILED_BODY_BYTES`](crate::entry::MAX_FULL_FAILED_BODY_BYTES)).
+    #[error(
+        "operation of {peer} is carried as failed without its {len}-byte body; bodies up to {max} bytes must be carried"
+    )]
+    FailedBodyWithheld {
+        /// The author.
+        peer: PeerId,
+        /// The body's length.
+        len: usize,
+        /// The largest body that must be carried in full.
+        max: usize,
+    },
 }
 
 impl OpError {
@@ -375,6 +400,8 @@ impl OpError {
             OpError::BadSignature { .. }
                 | OpError::WrongNonce { .. }
                 | OpError::Encode { .. }
+                | OpError::OpTooLarge { .. }
+                | OpError::FailedBodyWithheld { .. }
                 | OpError::NotSeated { .. }
                 | OpError::CommitmentsNotOpen { .. }
                 | OpError::RevealsNotOpen { .. }
@@ -435,6 +462,27 @@ pub enum BlockError {
         /// This block's.
         got: u64,
     },
+    /// The block's encoding is over [`MAX_BLOCK_BYTES`](crate::block::MAX_BLOCK_BYTES).
+    #[error("block is {len} bytes encoded, the limit is {max}")]
+    TooLarge {
+        /// Its encoded length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The block time jumps further past the previous one than
+    /// [`MAX_BLOCK_TIME_STEP_MS`](crate::block::MAX_BLOCK_TIME_STEP_MS).
+    #[error(
+        "block timestamp {got} ms is more than {max_step} ms after the previous {previous} ms"
+    )]
+    TimestampTooFar {
+        /// The previous block's timestamp.
+        previous: u64,
+        /// This block's.
+        got: u64,
+        /// The largest step.
+        max_step: u64,
+    },
     /// Too many operations.
     #[error("block has {count} operations, the limit is {max}")]
     TooManyOps {
@@ -462,6 +510,39 @@ pub enum BlockError {
         /// The height.
         height: u64,
     },
+}
+
+/// Why an operation could not be signed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignError {
+    /// The operation could not be encoded.
+    #[error("operation of {author} cannot be encoded: {error}")]
+    Encode {
+        /// The signer.
+        author: PeerId,
+        /// Why.
+        error: EncodeError,
+    },
+    /// The signed operation would encode in more than
+    /// [`MAX_OP_BYTES`](crate::ops::MAX_OP_BYTES): no pool and no block would take it.
+    #[error("operation of {author} would be {len} bytes encoded, the limit is {max}")]
+    TooLarge {
+        /// The signer.
+        author: PeerId,
+        /// The signed operation's encoded length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// Bridge for [`LocalTable::sign`](crate::driver::LocalTable::sign), whose error type has no
+/// variant for a refused signature yet: the refusal travels as its message (naming the author
+/// and the sizes) inside [`DriverError::Encode`](crate::driver::DriverError::Encode).
+impl From<SignError> for crate::driver::DriverError {
+    fn from(error: SignError) -> Self {
+        crate::driver::DriverError::Encode(EncodeError(error.to_string()))
+    }
 }
 
 /// Why a table could not start.

@@ -20,7 +20,9 @@
 //! - [`config`]: the [`TableConfig`] the initial seats agree on (seats, bank, rules, bonds,
 //!   deadlines, custom-operation registry hash).
 //! - [`ops`]: signed [`Operation`]s ([`SignedOp`]) with domain-separated signatures and
-//!   per-player nonces.
+//!   per-player nonces, at most [`MAX_OP_BYTES`] each.
+//! - [`entry`]: what a block carries ([`BlockEntry`]): operations in full, or large ones refused
+//!   for good without their bodies ([`FailedOp`]).
 //! - [`block`]: the consensus value of a height ([`Block`]), proposals ([`TableState::build_block`])
 //!   and the clock check ([`acceptable_now`]).
 //! - [`state`]: the copy-on-write [`TableState`], its hash and the accounting identity.
@@ -70,6 +72,7 @@ pub mod dice;
 pub mod disputes;
 pub mod driver;
 pub mod edge;
+pub mod entry;
 pub mod error;
 pub mod events;
 pub mod flow;
@@ -84,7 +87,10 @@ pub mod state;
 pub mod validation;
 
 pub use apply::{Draft, OpSignatures, MAX_BETS_PER_SEAT, MAX_OPEN_DISPUTES, MAX_SEAT_RECORDS};
-pub use block::{acceptable_now, Block, BuiltBlock, MAX_CLOCK_SKEW_MS, MAX_OPS_PER_BLOCK};
+pub use block::{
+    acceptable_after, acceptable_now, Block, BuiltBlock, MAX_BLOCK_BYTES, MAX_BLOCK_TIME_STEP_MS,
+    MAX_CLOCK_SKEW_MS, MAX_OPS_PER_BLOCK,
+};
 pub use bond::required_bond;
 pub use chain::{Applied, Chain, ChainError, ChainValidity};
 pub use config::{
@@ -93,9 +99,13 @@ pub use config::{
 pub use custom::{
     CustomContext, CustomError, CustomOperation, Registry, RegistryError, RollReport,
 };
-pub use error::{AccountingError, BlockError, EvidenceError, GenesisError, OpError};
+pub use entry::{BlockEntry, FailedOp, MAX_FULL_FAILED_BODY_BYTES};
+pub use error::{AccountingError, BlockError, EvidenceError, GenesisError, OpError, SignError};
 pub use events::{AbandonReason, Event, PenaltyReason, RemovalReason, ReturnReason, Verdict};
-pub use ops::{BetId, Dispute, DisputeId, GameEvidence, OpKind, Operation, RawSignedOp, SignedOp};
+pub use ops::{
+    BetId, BodyDigest, Dispute, DisputeId, GameEvidence, OpKind, Operation, RawSignedOp, SignedOp,
+    MAX_OP_BYTES,
+};
 pub use state::{
     Claim, CustomSlot, Health, Holdings, OpenBet, RollRecord, SeatState, SeatStatus, Stage, Supply,
     TableData, TableState,

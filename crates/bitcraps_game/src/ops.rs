@@ -4,20 +4,33 @@
 //! # Signing bytes
 //!
 //! ```text
-//! "bitcraps/game-op/v1" ‖ protocol version (u16 BE) ‖ table id (32) ‖ kind (u8)
-//!   ‖ author (32) ‖ nonce (u64 BE) ‖ body
+//! "bitcraps/game-op/v2" ‖ protocol version (u16 BE) ‖ table id (32) ‖ kind (u8)
+//!   ‖ author (32) ‖ nonce (u64 BE) ‖ body length (u32 BE) ‖ SHA-256(body) (32)
 //! ```
 //!
 //! where `body` is the operation's [`codec`] encoding and `kind` its [`OpKind`] tag. The nonce is
 //! per player and must be exactly the previous one plus one (the first is 1), so a proposer can
 //! neither forge an operation (signature), move it to another table or protocol version
 //! (domain), replay it (the nonce is spent) nor reorder a player's operations (each needs its
-//! predecessor). A player who signs two different operations under one nonce has produced
-//! self-verifying evidence against itself ([`GameEvidence::DoubleSigned`]).
+//! predecessor). A player who signs two different operations under one nonce — two different
+//! body digests — has produced self-verifying evidence against itself
+//! ([`GameEvidence::DoubleSigned`]).
+//!
+//! The signature covers the body's length and digest ([`BodyDigest`]) rather than the body
+//! itself, so that a block can carry an operation refused for good without its body
+//! ([`FailedOp`]): the digest still proves that the author signed
+//! *something* under that nonce, of that kind and length.
+//!
+//! # Size
+//!
+//! Every signed operation encodes in at most [`MAX_OP_BYTES`]: [`SignedOp::sign`] refuses to
+//! sign a larger one ([`SignError::TooLarge`]), pools refuse to admit one
+//! ([`SignedOp::check_size`]) and a block carrying one is invalid.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use bitcraps_consensus::{
     codec, EncodeError, Evidence, Keypair, PeerId, Signature, TableId, PROTOCOL_VERSION,
@@ -25,9 +38,17 @@ use bitcraps_consensus::{
 
 use crate::bets::{BetKind, Seat, Working};
 use crate::dice::{Commitment, Nonce};
+use crate::entry::FailedOp;
+use crate::error::{OpError, SignError};
 
-/// Domain tag of an operation's signing bytes.
-pub const OP_DOMAIN: &[u8] = b"bitcraps/game-op/v1";
+/// Domain tag of an operation's signing bytes (v2: the body enters as its length and digest).
+pub const OP_DOMAIN: &[u8] = b"bitcraps/game-op/v2";
+/// The largest encoding of a signed operation ([`SignedOp`], as gossiped and as carried by a
+/// block), in bytes: 16 KiB. The largest built-in operations are far below it (a custom
+/// operation with a [`MAX_CUSTOM_PAYLOAD_BYTES`] payload encodes in about 4.3 kB;
+/// double-signing evidence holding two of those in about 8.8 kB), and a block of
+/// [`MAX_BLOCK_BYTES`](crate::block::MAX_BLOCK_BYTES) holds at least fifteen of them.
+pub const MAX_OP_BYTES: usize = 16 * 1024;
 /// Longest dispute claim statement, in bytes.
 pub const MAX_STATEMENT_BYTES: usize = 280;
 /// Longest custom operation name, in bytes.
@@ -238,6 +259,37 @@ impl GameEvidence {
     }
 }
 
+/// The length and SHA-256 digest of an operation's body (its [`codec`] encoding): what the
+/// signature covers in place of the body (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BodyDigest {
+    /// The body's length in bytes.
+    pub len: u32,
+    /// SHA-256 of the body.
+    pub hash: [u8; 32],
+}
+
+impl BodyDigest {
+    /// The digest of `body`. (A body longer than `u32::MAX` bytes cannot be encoded; its length
+    /// saturates.)
+    pub fn of(body: &[u8]) -> BodyDigest {
+        BodyDigest {
+            len: u32::try_from(body.len()).unwrap_or(u32::MAX),
+            hash: Sha256::digest(body).into(),
+        }
+    }
+
+    /// The body's length in bytes.
+    pub fn len(&self) -> usize {
+        usize::try_from(self.len).unwrap_or(usize::MAX)
+    }
+
+    /// Whether the body is empty (never, for an encoded operation).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// The signing bytes of an operation body (see the module docs).
 pub fn signing_bytes(
     table: &TableId,
@@ -246,14 +298,27 @@ pub fn signing_bytes(
     nonce: u64,
     body: &[u8],
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(OP_DOMAIN.len() + 2 + 32 + 1 + 32 + 8 + body.len());
+    digest_signing_bytes(table, kind, author, nonce, &BodyDigest::of(body))
+}
+
+/// The signing bytes of an operation whose body is known only by its digest (see the module
+/// docs); the same bytes as [`signing_bytes`] of the body.
+pub fn digest_signing_bytes(
+    table: &TableId,
+    kind: OpKind,
+    author: &PeerId,
+    nonce: u64,
+    body: &BodyDigest,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(OP_DOMAIN.len() + 2 + 32 + 1 + 32 + 8 + 4 + 32);
     out.extend_from_slice(OP_DOMAIN);
     out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
     out.extend_from_slice(table.as_bytes());
     out.push(kind as u8);
     out.extend_from_slice(author.as_bytes());
     out.extend_from_slice(&nonce.to_be_bytes());
-    out.extend_from_slice(body);
+    out.extend_from_slice(&body.len.to_be_bytes());
+    out.extend_from_slice(&body.hash);
     out
 }
 
@@ -278,33 +343,73 @@ pub struct SignedOp {
 }
 
 impl SignedOp {
-    /// Signs `op` as `key`'s operation number `nonce` at table `table`.
+    /// Signs `op` as `key`'s operation number `nonce` at table `table`. Refuses an operation
+    /// whose signed encoding would exceed [`MAX_OP_BYTES`] ([`SignError::TooLarge`]): no pool
+    /// and no block would take it.
     pub fn sign(
         key: &Keypair,
         table: &TableId,
         nonce: u64,
         op: Operation,
-    ) -> Result<SignedOp, EncodeError> {
-        let body = codec::encode(&op)?;
+    ) -> Result<SignedOp, SignError> {
         let author = key.peer_id();
+        let body = codec::encode(&op).map_err(|error| SignError::Encode { author, error })?;
         let signature = key.sign(&signing_bytes(table, op.kind(), &author, nonce, &body));
-        Ok(SignedOp {
+        let signed = SignedOp {
             author,
             nonce,
             op,
             signature,
-        })
+        };
+        let len = signed
+            .encoded_len()
+            .map_err(|error| SignError::Encode { author, error })?;
+        if len > MAX_OP_BYTES {
+            return Err(SignError::TooLarge {
+                author,
+                len,
+                max: MAX_OP_BYTES,
+            });
+        }
+        Ok(signed)
+    }
+
+    /// The length of the operation's encoding (as gossiped and as carried by a block).
+    pub fn encoded_len(&self) -> Result<usize, EncodeError> {
+        Ok(codec::encode(self)?.len())
+    }
+
+    /// Checks the operation's encoded size against [`MAX_OP_BYTES`] and returns it: what a pool
+    /// checks before admitting an operation, and what a block requires of every operation it
+    /// carries. The error names the author.
+    pub fn check_size(&self) -> Result<usize, OpError> {
+        let peer = self.author;
+        let len = self
+            .encoded_len()
+            .map_err(|error| OpError::Encode { peer, error })?;
+        if len > MAX_OP_BYTES {
+            return Err(OpError::OpTooLarge {
+                peer,
+                len,
+                max: MAX_OP_BYTES,
+            });
+        }
+        Ok(len)
+    }
+
+    /// The length and digest of the operation's body.
+    pub fn body_digest(&self) -> Result<BodyDigest, EncodeError> {
+        Ok(BodyDigest::of(&codec::encode(&self.op)?))
     }
 
     /// The exact bytes the signature covers.
     pub fn signing_bytes(&self, table: &TableId) -> Result<Vec<u8>, EncodeError> {
-        let body = codec::encode(&self.op)?;
-        Ok(signing_bytes(
+        Ok(digest_signing_bytes(
             table,
             self.op.kind(),
             &self.author,
             self.nonce,
-            &body,
+            &self.body_digest()?,
         ))
     }
 
@@ -321,6 +426,18 @@ impl SignedOp {
             nonce: self.nonce,
             kind: self.op.kind(),
             body: codec::encode(&self.op)?,
+            signature: self.signature,
+        })
+    }
+
+    /// The operation without its body, as a block carries it when it failed
+    /// ([`FailedOp`]); its signature still verifies.
+    pub fn to_failed(&self) -> Result<FailedOp, EncodeError> {
+        Ok(FailedOp {
+            author: self.author,
+            nonce: self.nonce,
+            kind: self.op.kind(),
+            body: self.body_digest()?,
             signature: self.signature,
         })
     }
@@ -347,6 +464,23 @@ impl RawSignedOp {
     pub fn verify(&self, table: &TableId) -> bool {
         let bytes = signing_bytes(table, self.kind, &self.author, self.nonce, &self.body);
         signature_ok(&self.author, &bytes, &self.signature)
+    }
+
+    /// The length and digest of the body: two operations of one author under one nonce with
+    /// different digests are double-signing.
+    pub fn digest(&self) -> BodyDigest {
+        BodyDigest::of(&self.body)
+    }
+
+    /// The operation without its body ([`FailedOp`]); its signature still verifies.
+    pub fn to_failed(&self) -> FailedOp {
+        FailedOp {
+            author: self.author,
+            nonce: self.nonce,
+            kind: self.kind,
+            body: self.digest(),
+            signature: self.signature,
+        }
     }
 
     /// Decodes the operation (one level: evidence inside stays raw) and checks its kind tag.

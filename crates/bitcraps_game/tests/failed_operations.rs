@@ -17,7 +17,7 @@ fn block_of(t: &LocalTable, ops: Vec<SignedOp>) -> Block {
         height: t.state().height() + 1,
         timestamp_ms: t.state().timestamp_ms() + 1_000,
         prev_state_hash: t.state().hash(),
-        ops,
+        ops: ops.into_iter().map(Into::into).collect(),
     }
 }
 
@@ -114,7 +114,7 @@ fn the_proposer_carries_final_refusals_and_holds_back_the_rest() {
         .state()
         .build_block(0, vec![bad.clone(), early.clone()])
         .unwrap();
-    assert_eq!(built.block.ops, vec![bad.clone()]);
+    assert_eq!(built.block.ops, vec![BlockEntry::Op(bad.clone())]);
     assert_eq!(built.failed.len(), 1);
     assert_eq!(built.failed[0].0, bad);
     assert_eq!(built.rejected.len(), 1);

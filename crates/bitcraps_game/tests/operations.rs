@@ -896,7 +896,7 @@ fn a_block_replayed_as_already_checked_skips_only_the_signature_check() {
         height: 1,
         timestamp_ms: state.timestamp_ms() + 1_000,
         prev_state_hash: state.hash(),
-        ops: vec![op],
+        ops: vec![op.into()],
     };
     let mut forged = SignedOp::sign(&mallory, &t.table_id(), 1, place(BetKind::Field, 10)).unwrap();
     forged.author = peer;
