@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::certificate::{CommitCertificate, CommitSignature, Decision};
+use crate::certificate::{CommitCertificate, Decision};
 use crate::config::EngineConfig;
 use crate::error::InputError;
 use crate::evidence::Evidence;
@@ -26,6 +26,7 @@ use crate::wire::WireMessage;
 
 mod buffer;
 mod catch_up;
+mod certify;
 mod gossip;
 mod receive;
 mod sets;
@@ -506,6 +507,11 @@ impl Engine {
         value: Option<ValueId>,
         out: &mut Vec<Output>,
     ) {
+        if !self.participants.contains(&self.peer_id()) {
+            // Not a participant of this height (not seated yet, or gone): an observer, which
+            // follows the height but does not vote.
+            return;
+        }
         let vote = Vote {
             table: self.config.table,
             height: self.height,
@@ -553,55 +559,6 @@ impl Engine {
             value,
             certificate,
         });
-    }
-
-    /// The 2f+1 precommits for `value` in `round`, as a certificate, or `None` if fewer than
-    /// 2f+1 of them pass `verify_strict`.
-    ///
-    /// Precommits a batch equation accepted are checked strictly here, once: those that fail
-    /// are removed from the tally for good ([`crate::votekeeper::VoteSet::refuse`]), so a
-    /// certificate this engine outputs always verifies ([`CommitCertificate::verify`]), and a
-    /// Byzantine signer gains nothing by resending a precommit only a batch accepts. Precommits
-    /// checked strictly by the host (or signed here) cost nothing more.
-    pub(crate) fn certificate(
-        &mut self,
-        round: Round,
-        value: ValueId,
-    ) -> Option<CommitCertificate> {
-        let votes = self.votes.round(round)?;
-        let mut refused = Vec::new();
-        let mut precommits = Vec::new();
-        for vote in votes.precommits.votes_for(Some(value)) {
-            let signer = vote.vote.signer;
-            let strict = vote.is_strict()
-                || self.participants.key(&signer).is_some_and(|key| {
-                    key.verify_strict(&vote.vote.signing_bytes(), &vote.signature)
-                        .is_ok()
-                });
-            if strict {
-                precommits.push(CommitSignature {
-                    signer,
-                    signature: vote.signature,
-                });
-            } else {
-                refused.push(signer);
-            }
-        }
-        if let Some(set) = self.votes.precommits_mut(round) {
-            for signer in refused {
-                set.refuse(signer, Some(value));
-            }
-        }
-        if !self.participants.is_quorum(precommits.len()) {
-            return None;
-        }
-        Some(CommitCertificate {
-            table: self.config.table,
-            height: self.height,
-            round,
-            value_id: value,
-            precommits,
-        })
     }
 
     /// A proposal of `round` (from its proposer) whose value has id `value`.

@@ -83,8 +83,10 @@ impl Schedule {
 
 impl Engine {
     /// Declares the participant set of `height`, which then also holds for the heights after
-    /// it until the next declaration (see the [module documentation](self) of the schedule
-    /// for the intended use: declare `h + 2` once the decision of `h` is applied).
+    /// it until the next declaration (see the crate documentation, *Validator sets per height*,
+    /// for the intended use: declare `h + 2` once the decision of `h` is applied). From the
+    /// first declaration on, sets are known only up to the highest height declared: declare
+    /// every height (an unchanged set too), or the engine cannot start the heights beyond.
     ///
     /// Refused for a height already started (a height's set never changes once it runs), and
     /// for a height whose set was already declared differently. Declaring the same set again

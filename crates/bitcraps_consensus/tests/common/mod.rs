@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use bitcraps_consensus::*;
 
+pub mod churn;
+
 /// The height most tests play.
 pub const H: Height = Height(1);
 
