@@ -57,6 +57,9 @@ impl Tx<'_> {
     /// Applies a signed operation whose nonce and signature are already checked.
     fn dispatch(&mut self, op: &SignedOp) -> Result<(), OpError> {
         let peer = op.author;
+        if self.data.closed_at.is_some() {
+            return Err(OpError::TableClosed { peer });
+        }
         match &op.op {
             Operation::Join { buy_in } => self.join(peer, *buy_in),
             Operation::Leave => self.leave(peer),
@@ -78,6 +81,11 @@ impl Tx<'_> {
             Operation::Dispute(dispute) => self.dispute(peer, dispute),
             Operation::DisputeVote { dispute, uphold } => self.vote(peer, *dispute, *uphold),
             Operation::Custom { name, payload } => self.custom(peer, name, payload),
+            Operation::Admit {
+                newcomer,
+                requested_at,
+                admit,
+            } => self.answer_join(peer, *newcomer, *requested_at, *admit),
         }
     }
 
@@ -353,6 +361,12 @@ impl Draft {
             ops,
             ..
         } = self;
+        if let Some(closed_at) = base.closed_at {
+            return Err(BlockError::TableClosed {
+                height: data.height,
+                closed_at,
+            });
+        }
         check_block_time(base.timestamp_ms, data.timestamp_ms)?;
         let mut cover = None;
         Tx {

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use bitcraps_consensus::{PeerId, TableId};
 
 use crate::custom::Registry;
+use crate::policy::{AdmissionRules, ChipLimits, PenaltyRules};
 use crate::rules::{RulesError, TableRules};
 
 /// Domain tag of [`TableConfig::hash`].
@@ -121,6 +122,15 @@ pub enum ConfigError {
     /// The genesis supply does not fit in a `u64`.
     #[error("the genesis chip supply overflows u64")]
     SupplyOverflow,
+    /// The chip limits are out of range or the genesis supply exceeds them.
+    #[error("chip limits: {0}")]
+    ChipLimits(&'static str),
+    /// A penalty percentage above 100.
+    #[error("a penalty percentage must be at most 100, got {0}")]
+    PenaltyPercent(u8),
+    /// The admission rules are out of range.
+    #[error("admission rules: {0}")]
+    Admission(&'static str),
 }
 
 /// Everything the initial seats agree on before the first height.
@@ -147,6 +157,12 @@ pub struct TableConfig {
     pub missed_roll_limit: u32,
     /// [`Registry::hash`] of the custom operations the table plays with.
     pub registry_hash: [u8; 32],
+    /// Bounds on buy-ins and on the chips in circulation.
+    pub limits: ChipLimits,
+    /// What cheating costs beyond bond, bets and seat.
+    pub penalties: PenaltyRules,
+    /// How newcomers are admitted, and the most seats.
+    pub admission: AdmissionRules,
 }
 
 impl TableConfig {
@@ -169,14 +185,44 @@ impl TableConfig {
             deadlines: Deadlines::default(),
             missed_roll_limit: 3,
             registry_hash: registry.hash(),
+            limits: ChipLimits::default(),
+            penalties: PenaltyRules::default(),
+            admission: AdmissionRules::default(),
         }
     }
 
     /// Checks the config can start a table (seat count, distinct and valid keys, stacks, rules,
-    /// deadlines); returns the genesis chip supply (stacks plus the bank's stake).
+    /// deadlines, chip limits, penalties, admission); returns the genesis chip supply (stacks
+    /// plus the bank's stake).
     pub fn validate(&self) -> Result<u64, ConfigError> {
-        if !(MIN_SEATS..=MAX_SEATED).contains(&self.seats.len()) {
+        let a = &self.admission;
+        if !(MIN_SEATS..=MAX_SEATED).contains(&usize::from(a.max_seats)) {
+            return Err(ConfigError::Admission("the most seats must be 4 to 16"));
+        }
+        if a.request_ms == 0 || a.max_pending == 0 {
+            return Err(ConfigError::Admission(
+                "join requests need a deadline and room to wait",
+            ));
+        }
+        if !(MIN_SEATS..=usize::from(a.max_seats)).contains(&self.seats.len()) {
             return Err(ConfigError::SeatCount(self.seats.len()));
+        }
+        for percent in [
+            self.penalties.cheat_balance_percent,
+            self.penalties.withhold_balance_percent,
+        ] {
+            if percent > 100 {
+                return Err(ConfigError::PenaltyPercent(percent));
+            }
+        }
+        let l = &self.limits;
+        if l.max_supply > ChipLimits::SUPPLY_CEILING {
+            return Err(ConfigError::ChipLimits("the supply limit is above 2^60"));
+        }
+        if l.max_buy_in == 0 || l.max_buy_in > l.max_supply {
+            return Err(ConfigError::ChipLimits(
+                "the buy-in limit must be between 1 and the supply limit",
+            ));
         }
         self.rules.validate()?;
         let d = &self.deadlines;
@@ -212,14 +258,19 @@ impl TableConfig {
                 .checked_add(s.stack)
                 .ok_or(ConfigError::SupplyOverflow)?;
         }
+        if supply > self.limits.max_supply {
+            return Err(ConfigError::ChipLimits(
+                "the genesis supply is above the supply limit",
+            ));
+        }
         Ok(supply)
     }
 
     /// The canonical encoding: a version byte, then every field in declaration order, fixed
     /// widths, big-endian; the rules as [`TableRules::canonical_bytes`]. Independent of serde.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(200 + 40 * self.seats.len());
-        out.push(1u8);
+        let mut out = Vec::with_capacity(240 + 40 * self.seats.len());
+        out.push(2u8);
         out.extend_from_slice(self.table_id.as_bytes());
         out.extend_from_slice(&self.genesis_time_ms.to_be_bytes());
         out.extend_from_slice(&(self.seats.len() as u64).to_be_bytes());
@@ -242,6 +293,13 @@ impl TableConfig {
         }
         out.extend_from_slice(&self.missed_roll_limit.to_be_bytes());
         out.extend_from_slice(&self.registry_hash);
+        out.extend_from_slice(&self.limits.max_buy_in.to_be_bytes());
+        out.extend_from_slice(&self.limits.max_supply.to_be_bytes());
+        out.push(self.penalties.cheat_balance_percent);
+        out.push(self.penalties.withhold_balance_percent);
+        out.extend_from_slice(&self.admission.max_seats.to_be_bytes());
+        out.extend_from_slice(&self.admission.request_ms.to_be_bytes());
+        out.extend_from_slice(&self.admission.max_pending.to_be_bytes());
         out
     }
 
@@ -300,9 +358,25 @@ mod tests {
         let mut weak = c.clone();
         weak.bonds.cover_percent = 50;
         assert_eq!(weak.validate(), Err(ConfigError::BondCover(50)));
-        let mut huge = c;
+        let mut huge = c.clone();
         huge.bank_stake = u64::MAX;
         assert_eq!(huge.validate(), Err(ConfigError::SupplyOverflow));
+        let mut rich = c.clone();
+        rich.bank_stake = rich.limits.max_supply;
+        assert!(matches!(rich.validate(), Err(ConfigError::ChipLimits(_))));
+        let mut cruel = c.clone();
+        cruel.penalties.cheat_balance_percent = 101;
+        assert_eq!(cruel.validate(), Err(ConfigError::PenaltyPercent(101)));
+        let mut crowded = c.clone();
+        crowded.admission.max_seats = 17;
+        assert!(matches!(crowded.validate(), Err(ConfigError::Admission(_))));
+        let mut small = c;
+        small.admission.max_seats = 4;
+        small.seats.push(SeatConfig {
+            peer: Keypair::from_seed([9; 32]).peer_id(),
+            stack: 1_000,
+        });
+        assert_eq!(small.validate(), Err(ConfigError::SeatCount(5)));
     }
 
     #[test]
@@ -316,6 +390,15 @@ mod tests {
         assert_ne!(c.hash(), other.hash());
         let mut other = c.clone();
         other.seats[3].stack += 1;
+        assert_ne!(c.hash(), other.hash());
+        let mut other = c.clone();
+        other.limits.max_buy_in -= 1;
+        assert_ne!(c.hash(), other.hash());
+        let mut other = c.clone();
+        other.penalties.withhold_balance_percent = 1;
+        assert_ne!(c.hash(), other.hash());
+        let mut other = c.clone();
+        other.admission.request_ms += 1;
         assert_ne!(c.hash(), other.hash());
         assert_eq!(c.hash(), c.clone().hash());
     }

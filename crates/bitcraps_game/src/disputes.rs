@@ -3,14 +3,16 @@
 //! **Evidence** ([`GameEvidence`]) proves itself: every node checks it the same way and punishes
 //! the offender in the same height (see [`seats`](crate::seats) for the penalty):
 //! - a consensus double vote or double proposal, verified against the participant set of every
-//!   key that has held a seat at the table (the offender must still be seated);
+//!   key that has held a seat at the table (the offender must still be seated, and the offence
+//!   signed during its current tenure);
 //! - two different operations signed by one player under one nonce;
 //! - a signed commitment and a signed reveal of one player for one roll that do not match (a
 //!   mismatched reveal inside a block is punished the same way without a dispute).
 //!
 //! A **claim** ([`Dispute::Claim`](crate::ops::Dispute::Claim)) cannot be checked by a machine. It is opened with a deadline
-//! ([`Deadlines::dispute_ms`](crate::Deadlines) of block time); its electorate is every seat
-//! seated at opening except the accused. It is **upheld** once more than 2/3 of the electorate
+//! ([`Deadlines::dispute_ms`](crate::Deadlines) of block time); its electorate is the validator
+//! set of the height it was opened at (seated players who vote in consensus there, see
+//! [`membership`](crate::membership)) except the accused. It is **upheld** once more than 2/3 of the electorate
 //! voted yes (the accused is punished), **rejected** once more than 1/3 voted no, and **expires**
 //! at the deadline otherwise (the electorate members who did not vote get a missed vote in their
 //! [`Health`](crate::Health)). It is **moot** if the accused leaves the table by other means.
@@ -25,6 +27,7 @@ use crate::chips::ChipOverflow;
 use crate::dice::check_reveal;
 use crate::error::{EvidenceError, OpError};
 use crate::events::{Event, PenaltyReason, Verdict};
+use crate::membership::VALIDATOR_DELAY;
 use crate::ops::{DisputeId, GameEvidence, Operation, RawSignedOp, MAX_STATEMENT_BYTES};
 use crate::state::Claim;
 
@@ -44,7 +47,10 @@ impl Tx<'_> {
                     // as a no-op. Refusing it would leave the submitter's nonce unspent and
                     // stall its later operations — its commitments and reveals, whose absence
                     // the table punishes.
-                    Err(EvidenceError::OffenderNotSeated(offender)) => {
+                    Err(
+                        EvidenceError::OffenderNotSeated(offender)
+                        | EvidenceError::EarlierTenure(offender),
+                    ) => {
                         self.events.push(Event::EvidenceMoot {
                             by: seat,
                             offender,
@@ -94,7 +100,20 @@ impl Tx<'_> {
                     Evidence::DoubleVote { .. } => PenaltyReason::DoubleVote,
                     Evidence::DoubleProposal { .. } => PenaltyReason::DoubleProposal,
                 };
-                Ok((seated(offender)?, reason))
+                let seat = seated(offender)?;
+                // Only the tenure in which the offence was signed answers for it: a key that
+                // was punished (or left) and was admitted again starts with a clean slate.
+                let tenure_from = self.data.seat(seat).map_or(u64::MAX, |s| {
+                    if s.joined_at == 0 {
+                        0
+                    } else {
+                        s.joined_at.saturating_add(VALIDATOR_DELAY)
+                    }
+                });
+                if e.height().0 < tenure_from {
+                    return Err(EvidenceError::EarlierTenure(offender));
+                }
+                Ok((seat, reason))
             }
             GameEvidence::DoubleSigned { first, second } => {
                 same_author(first, second)?;
@@ -140,6 +159,14 @@ impl Tx<'_> {
                 if (roll, seat) != (revealed_roll, revealed_seat) {
                     return Err(EvidenceError::NotCommitAndReveal);
                 }
+                let current = seated(commit.author)?;
+                let binding = self
+                    .data
+                    .seat(current)
+                    .map_or(u64::MAX, |s| s.first_seated_nonce);
+                if commit.nonce < binding {
+                    return Err(EvidenceError::EarlierTenure(commit.author));
+                }
                 if check_reveal(&commitment, &table.0, roll, seat, &nonce).is_ok() {
                     return Err(EvidenceError::RevealMatches(seat));
                 }
@@ -172,10 +199,13 @@ impl Tx<'_> {
         }
         let id = DisputeId(self.data.next_dispute_id);
         self.data.next_dispute_id = self.data.next_dispute_id.saturating_add(1);
+        // The validator set of this height (still `validators_next` while it is applied), as
+        // seats, less the accused: newcomers not yet voting in consensus do not vote here.
         let electorate: BTreeSet<Seat> = self
             .data
-            .seated()
-            .into_iter()
+            .validators_next
+            .iter()
+            .filter_map(|peer| self.data.seat_of(peer))
             .filter(|s| *s != accused)
             .collect();
         let deadline_ms = self

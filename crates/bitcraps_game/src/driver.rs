@@ -62,6 +62,9 @@ pub enum DriverError {
     /// No nonce found that gives the requested dice.
     #[error("no nonces found for dice {0}-{1}")]
     DiceNotFound(u8, u8),
+    /// No join request of this player is waiting.
+    #[error("no join request of {0} is waiting")]
+    NoRequest(String),
     /// The roll did not finish in time.
     #[error("roll {0} did not finish within {MAX_WAIT_BLOCKS} blocks")]
     Stuck(u64),
@@ -241,6 +244,54 @@ impl LocalTable {
                 Err(e)
             }
         }
+    }
+
+    /// Validators who may answer `newcomer`'s waiting join request and still sit at the table
+    /// answer `admit` (`true`: admit), just enough of them to decide it, in one block. Returns
+    /// its events.
+    pub fn answer_join(
+        &mut self,
+        newcomer: &PeerId,
+        admit: bool,
+    ) -> Result<Vec<Event>, DriverError> {
+        let Some(request) = self.state.join_requests().get(newcomer).cloned() else {
+            return Err(DriverError::NoRequest(newcomer.to_string()));
+        };
+        // Just enough answers to decide it: more than 2/3 to admit, more than 1/3 to refuse.
+        let n = request.admitters.len();
+        let needed = if admit { 2 * n / 3 + 1 } else { n / 3 + 1 };
+        let mut ops = Vec::new();
+        for peer in &request.admitters {
+            if ops.len() == needed {
+                break;
+            }
+            if self.state.seat_of(peer).is_some() && self.keys.contains_key(peer) {
+                ops.push(self.sign(
+                    peer,
+                    Operation::Admit {
+                        newcomer: *newcomer,
+                        requested_at: request.requested_at,
+                        admit,
+                    },
+                )?);
+            }
+        }
+        Ok(self.apply(ops)?)
+    }
+
+    /// A newcomer asks to sit down with `buy_in` and every validator admits it (two blocks).
+    /// Adds its key; returns the events of both blocks.
+    pub fn join_admitted(
+        &mut self,
+        key: Keypair,
+        buy_in: u64,
+    ) -> Result<Vec<Event>, DriverError> {
+        let peer = key.peer_id();
+        self.add_key(key);
+        let join = self.sign(&peer, Operation::Join { buy_in })?;
+        let mut events = self.apply(vec![join])?;
+        events.extend(self.answer_join(&peer, true)?);
+        Ok(events)
     }
 
     /// Advances the clock by `ms` (the next block's time is later by that much).

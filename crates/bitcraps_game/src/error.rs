@@ -28,6 +28,10 @@ pub enum EvidenceError {
     /// An operation inside the evidence is not validly signed for this table.
     #[error("an operation of {0} in the evidence is not validly signed")]
     BadSignature(PeerId),
+    /// The offence was signed before the offender's current seat (an earlier tenure that
+    /// was already punished or ended).
+    #[error("{0} signed this before taking its current seat")]
+    EarlierTenure(PeerId),
     /// An operation inside the evidence is not of the expected kind or does not decode.
     #[error("the evidence does not hold a commit and a reveal of one seat and roll")]
     NotCommitAndReveal,
@@ -84,6 +88,70 @@ pub enum OpError {
         buy_in: u64,
         /// The minimum bond.
         minimum: u64,
+    },
+    /// More chips than one buy-in or bank funding may bring.
+    #[error("{peer} brings {amount} chips, above the table's limit of {max} per buy-in")]
+    BuyInTooLarge {
+        /// The author.
+        peer: PeerId,
+        /// Chips offered.
+        amount: u64,
+        /// The limit ([`ChipLimits::max_buy_in`](crate::ChipLimits)).
+        max: u64,
+    },
+    /// The chips would take the table above its supply limit.
+    #[error("{peer} cannot bring {amount} chips: the table would hold more than {max}")]
+    SupplyLimit {
+        /// The author.
+        peer: PeerId,
+        /// Chips offered.
+        amount: u64,
+        /// The limit ([`ChipLimits::max_supply`](crate::ChipLimits)).
+        max: u64,
+    },
+    /// The newcomer already has a join request waiting.
+    #[error("{peer} already asked to sit down")]
+    AlreadyRequested {
+        /// The author.
+        peer: PeerId,
+    },
+    /// Too many join requests are waiting.
+    #[error("{peer} cannot ask to sit down now: {max} requests are already waiting")]
+    TooManyRequests {
+        /// The author.
+        peer: PeerId,
+        /// The limit.
+        max: u16,
+    },
+    /// No such join request is waiting.
+    #[error("{seat} answered a join request of {newcomer} that is not waiting")]
+    NoSuchRequest {
+        /// The author.
+        seat: Seat,
+        /// The newcomer named.
+        newcomer: PeerId,
+    },
+    /// The author was not a validator when the request was made.
+    #[error("{seat} may not answer the join request of {newcomer}")]
+    NotAdmitter {
+        /// The author.
+        seat: Seat,
+        /// The newcomer.
+        newcomer: PeerId,
+    },
+    /// The author already answered this request.
+    #[error("{seat} already answered the join request of {newcomer}")]
+    AlreadyAnswered {
+        /// The author.
+        seat: Seat,
+        /// The newcomer.
+        newcomer: PeerId,
+    },
+    /// The table has closed: nothing more happens at it.
+    #[error("{peer}: the table has closed")]
+    TableClosed {
+        /// The author.
+        peer: PeerId,
     },
     /// An amount of zero.
     #[error("{seat} offered zero chips")]
@@ -461,6 +529,14 @@ pub enum BlockError {
         previous: u64,
         /// This block's.
         got: u64,
+    },
+    /// A block after the table closed: the closing height is final.
+    #[error("height {height}: the table closed at height {closed_at}")]
+    TableClosed {
+        /// The refused block's height.
+        height: u64,
+        /// The closing height.
+        closed_at: u64,
     },
     /// The block's encoding is over [`MAX_BLOCK_BYTES`](crate::block::MAX_BLOCK_BYTES).
     #[error("block is {len} bytes encoded, the limit is {max}")]

@@ -55,6 +55,8 @@ pub enum ReturnReason {
     /// The owner was unseated for missing rolls: removable bets are returned (contract bets are
     /// forfeited).
     OwnerUnseated,
+    /// The table closed: every open bet went back to its owner.
+    TableClosed,
 }
 
 /// Why a roll produced no dice.
@@ -121,6 +123,8 @@ pub enum Event {
         bond_slashed: u64,
         /// Stakes of open bets (and custom bets) forfeited to the bank.
         bets_forfeited: u64,
+        /// Free balance forfeited to the bank ([`PenaltyRules`](crate::PenaltyRules)).
+        balance_forfeited: u64,
     },
     /// New chips in the bank.
     BankFunded {
@@ -353,4 +357,63 @@ pub enum Event {
         /// Why.
         error: String,
     },
+    /// A player who is not seated asked to sit down; the table's validators answer.
+    JoinRequested {
+        /// The newcomer.
+        peer: PeerId,
+        /// Chips it will bring.
+        buy_in: u64,
+        /// Block time at which the request lapses.
+        deadline_ms: u64,
+    },
+    /// A validator answered a join request.
+    JoinAnswered {
+        /// The newcomer.
+        newcomer: PeerId,
+        /// The validator's seat.
+        seat: Seat,
+        /// Admitted or refused.
+        admit: bool,
+    },
+    /// A join request ended without a seat (an admitted newcomer gets [`Event::SeatJoined`]).
+    JoinDeclined {
+        /// The newcomer.
+        peer: PeerId,
+        /// Why.
+        reason: JoinDeclined,
+    },
+    /// Fewer than four players were left: the table closed. Every open bet went back to its
+    /// owner and every player was cashed out; this height is the table's last.
+    TableClosed {
+        /// Each player seated at the close and the chips cashed out to it.
+        final_balances: Vec<FinalBalance>,
+        /// The bank's chips at the close.
+        bank: u64,
+    },
+}
+
+/// Why a join request ended without a seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JoinDeclined {
+    /// More than a third of the validators refused.
+    Refused,
+    /// The deadline passed without enough admissions.
+    Expired,
+    /// Admitted, but every seat was taken by then.
+    TableFull,
+    /// Admitted, but its chips would take the table above its supply limit.
+    SupplyLimit,
+    /// The table closed.
+    TableClosed,
+}
+
+/// A player's final chips at a closing table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalBalance {
+    /// The seat.
+    pub seat: Seat,
+    /// The player.
+    pub peer: PeerId,
+    /// Chips cashed out (balance, bond and returned bets).
+    pub cashed_out: u64,
 }

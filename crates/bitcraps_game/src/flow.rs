@@ -220,7 +220,8 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The deadlines of the height: one step of the dice flow, then dispute expiry.
+    /// The deadlines of the height: one step of the dice flow, dispute expiry, then membership
+    /// (join requests lapse, the table closes below four players, the validator sets move on).
     pub(crate) fn end_of_height(&mut self) -> Result<(), ChipOverflow> {
         let height = self.data.height;
         let d = self.config.deadlines;
@@ -253,7 +254,8 @@ impl Tx<'_> {
                 }
             }
         }
-        self.expire_disputes()
+        self.expire_disputes()?;
+        self.end_membership()
     }
 
     fn close_commitments(&mut self) -> Result<(), ChipOverflow> {

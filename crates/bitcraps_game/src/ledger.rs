@@ -1,15 +1,14 @@
-//! The ledger operations: joining, leaving, funding the bank, placing, taking down and calling
+//! The ledger operations: leaving, funding the bank, placing, taking down and calling
 //! bets. Chips enter the table only by a join or a bank funding and leave it only by a cash-out,
 //! and every bet is checked against the rules, the player's balance and bond, and the bank's
 //! ability to cover the worst case of every open bet together.
 
 use bitcraps_consensus::PeerId;
 
-use crate::apply::{Tx, MAX_BETS_PER_SEAT, MAX_SEAT_RECORDS};
+use crate::apply::{Tx, MAX_BETS_PER_SEAT};
 use crate::bets::{Bet, BetKind, Seat, Working};
 use crate::bond::{add_payouts, payouts_per_roll, required_bond, total_payouts_per_roll};
 use crate::chips::{self, ChipOverflow};
-use crate::config::MAX_SEATED;
 use crate::error::OpError;
 use crate::events::Event;
 use crate::ops::BetId;
@@ -21,64 +20,11 @@ impl Tx<'_> {
         move |overflow| OpError::Overflow { peer, overflow }
     }
 
-    /// Counts `amount` new chips as a buy-in, refusing a total supply (genesis plus every
-    /// buy-in) beyond `u64`: every chip total on the table then fits in a `u64`.
-    fn add_supply(&mut self, amount: u64) -> Result<(), ChipOverflow> {
-        let buy_ins = chips::add(self.data.supply.buy_ins, amount)?;
-        chips::add(self.data.supply.genesis, buy_ins)?;
-        self.data.supply.buy_ins = buy_ins;
-        Ok(())
-    }
-
     fn seat_state_mut(&mut self, seat: Seat, peer: PeerId) -> Result<&mut SeatState, OpError> {
         self.data
             .seats
             .get_mut(usize::from(seat.0))
             .ok_or(OpError::NotSeated { peer })
-    }
-
-    pub(crate) fn join(&mut self, peer: PeerId, buy_in: u64) -> Result<(), OpError> {
-        if let Some(seat) = self.data.seat_of(&peer) {
-            return Err(OpError::AlreadySeated { peer, seat });
-        }
-        if self.data.seated().len() >= MAX_SEATED || self.data.seats.len() >= MAX_SEAT_RECORDS {
-            return Err(OpError::TableFull { peer });
-        }
-        let minimum = self.config.bonds.minimum;
-        if buy_in < minimum || buy_in == 0 {
-            return Err(OpError::BuyInBelowBond {
-                peer,
-                buy_in,
-                minimum,
-            });
-        }
-        let seat = u16::try_from(self.data.seats.len())
-            .map(Seat)
-            .map_err(|_| OpError::TableFull { peer })?;
-        self.add_supply(buy_in).map_err(Self::overflow(peer))?;
-        self.data.seats.push(SeatState {
-            peer,
-            balance: buy_in - minimum,
-            bond: minimum,
-            status: SeatStatus::Seated,
-            joined_at: self.data.height,
-            // The join's nonce is already recorded: the next one is the first signed seated.
-            first_seated_nonce: self.data.next_nonce(&peer),
-        });
-        self.events.push(Event::SeatJoined {
-            seat,
-            peer,
-            buy_in,
-            bond: minimum,
-        });
-        if self.data.shooter.is_none() {
-            self.data.shooter = Some(seat);
-            self.events.push(Event::ShooterChanged {
-                from: None,
-                to: Some(seat),
-            });
-        }
-        Ok(())
     }
 
     pub(crate) fn leave(&mut self, peer: PeerId) -> Result<(), OpError> {
@@ -110,12 +56,12 @@ impl Tx<'_> {
         if amount == 0 {
             return Err(OpError::ZeroAmount { seat });
         }
+        self.check_new_chips(peer, amount)?;
         let of = Self::overflow(peer);
         let bank = chips::add(self.data.bank, amount).map_err(&of)?;
-        let funding = chips::add(self.data.supply.bank_funding, amount).map_err(&of)?;
-        self.add_supply(amount).map_err(&of)?;
+        self.bring_in(amount).map_err(&of)?;
         self.data.bank = bank;
-        self.data.supply.bank_funding = funding;
+        self.data.supply.bank_funding = self.data.supply.bank_funding.saturating_add(amount);
         self.events.push(Event::BankFunded { seat, amount });
         Ok(())
     }

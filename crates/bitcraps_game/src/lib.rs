@@ -30,6 +30,8 @@
 //! - [`ledger`], [`flow`], [`seats`], [`disputes`]: what each operation does, the dice flow over
 //!   heights, penalties, evidence and claims.
 //! - [`bond`]: bond sizing and exposure.
+//! - [`policy`]: chip limits, penalties and admission ([`ChipLimits`], [`PenaltyRules`],
+//!   [`AdmissionRules`]).
 //! - [`custom`]: custom operations ([`CustomOperation`], [`Registry`]).
 //! - [`chain`]: a host's recent states and the consensus application ([`Chain`]).
 //! - [`events`]: what a block did ([`Event`]).
@@ -77,8 +79,10 @@ pub mod error;
 pub mod events;
 pub mod flow;
 pub mod ledger;
+pub mod membership;
 pub mod ops;
 pub mod phase;
+pub mod policy;
 pub mod resolution;
 pub mod roll;
 pub mod rules;
@@ -100,8 +104,12 @@ pub use custom::{
     CustomContext, CustomError, CustomOperation, Registry, RegistryError, RollReport,
 };
 pub use entry::{BlockEntry, FailedOp, MAX_FULL_FAILED_BODY_BYTES};
+pub use policy::{AdmissionRules, ChipLimits, PenaltyRules};
 pub use error::{AccountingError, BlockError, EvidenceError, GenesisError, OpError, SignError};
-pub use events::{AbandonReason, Event, PenaltyReason, RemovalReason, ReturnReason, Verdict};
+pub use events::{
+    AbandonReason, Event, FinalBalance, JoinDeclined, PenaltyReason, RemovalReason, ReturnReason,
+    Verdict,
+};
 pub use ops::{
     BetId, BodyDigest, Dispute, DisputeId, GameEvidence, OpKind, Operation, RawSignedOp, SignedOp,
     MAX_OP_BYTES,

@@ -83,15 +83,28 @@ impl fmt::Display for DisputeId {
 /// Everything a player can do at the table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Operation {
-    /// Take a free seat with `buy_in` new chips (the minimum bond is taken out of them). The
-    /// author must not be seated.
+    /// Ask for a free seat with `buy_in` new chips (the minimum bond is taken out of them). The
+    /// author must not be seated; it sits down once the table admits it
+    /// ([`Operation::Admit`]), and its chips come in then.
     Join {
         /// Chips brought to the table (added to the supply).
         buy_in: u64,
     },
     /// Leave the table, cashing out balance and bond (removed from the supply). Only with no
-    /// open bet, outside an active roll, and with no open claim against the author.
+    /// open bet, outside an active roll, and with no open claim against the author. If fewer
+    /// than four players would be left, the table closes instead (see
+    /// [`membership`](crate::membership)).
     Leave,
+    /// A validator's answer to a waiting join request (see [`membership`](crate::membership)):
+    /// admit or refuse `newcomer`'s request made at height `requested_at`.
+    Admit {
+        /// The player asking to sit down.
+        newcomer: PeerId,
+        /// The height at which its request was decided (binds the answer to that request).
+        requested_at: u64,
+        /// `true` to admit, `false` to refuse.
+        admit: bool,
+    },
     /// Add `amount` new chips to the bank (the bank's buy-in, added to the supply).
     FundBank {
         /// Chips added.
@@ -188,6 +201,8 @@ pub enum OpKind {
     DisputeVote = 11,
     /// [`Operation::Custom`].
     Custom = 12,
+    /// [`Operation::Admit`].
+    Admit = 13,
 }
 
 impl Operation {
@@ -206,6 +221,7 @@ impl Operation {
             Operation::Dispute(_) => OpKind::Dispute,
             Operation::DisputeVote { .. } => OpKind::DisputeVote,
             Operation::Custom { .. } => OpKind::Custom,
+            Operation::Admit { .. } => OpKind::Admit,
         }
     }
 }

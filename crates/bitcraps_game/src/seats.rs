@@ -8,9 +8,11 @@
 //!   from, so the slashed chips back every remaining bet; splitting them among players would let
 //!   colluders profit from a partner's punishment);
 //! - every **open bet** and custom-extension stake, forfeited to the bank;
+//! - a share of its **free balance**, forfeited to the bank: by default all of it for provable
+//!   cheating and none for a withheld reveal ([`PenaltyRules`](crate::PenaltyRules));
 //! - its **seat**.
 //!
-//! Its free balance is cashed out to it: the bond is the price of cheating, not the whole stack.
+//! What is left of its free balance is cashed out to it.
 //!
 //! A player unseated for missing rolls (it never saw a reveal, so it could not have cheated)
 //! keeps its bond: its removable bets and custom stakes are returned, its contract bets (which
@@ -31,8 +33,7 @@ impl Tx<'_> {
             return Ok(0);
         };
         let amount = chips::add(state.balance, state.bond)?;
-        let cash_outs = chips::add(self.data.supply.cash_outs, amount)?;
-        self.data.supply.cash_outs = cash_outs;
+        self.take_out(amount)?;
         if let Some(state) = self.data.seats.get_mut(usize::from(seat.0)) {
             state.balance = 0;
             state.bond = 0;
@@ -127,9 +128,15 @@ impl Tx<'_> {
                 forfeited = chips::add(forfeited, pot)?;
             }
         }
-        self.data.bank = chips::sum([self.data.bank, forfeited, bond])?;
+        let withheld = matches!(reason, PenaltyReason::Withheld { .. });
+        let balance_forfeited = self
+            .data
+            .seat(seat)
+            .map_or(0, |s| self.config.penalties.forfeit(s.balance, withheld));
+        self.data.bank = chips::sum([self.data.bank, forfeited, bond, balance_forfeited])?;
         if let Some(state) = self.data.seats.get_mut(usize::from(seat.0)) {
             state.bond = 0;
+            state.balance = chips::sub(state.balance, balance_forfeited)?;
         }
         let cashed_out = self.cash_out(seat)?;
         let removal = RemovalReason::Penalty(reason.clone());
@@ -145,6 +152,7 @@ impl Tx<'_> {
             reason,
             bond_slashed: bond,
             bets_forfeited: forfeited,
+            balance_forfeited,
         });
         self.events.push(Event::SeatRemoved {
             seat,

@@ -23,6 +23,7 @@ use crate::custom::Registry;
 use crate::dice::{Commitment, Nonce};
 use crate::error::{AccountingError, GenesisError};
 use crate::events::RemovalReason;
+use crate::membership::JoinRequest;
 use crate::ops::{BetId, DisputeId};
 use crate::phase::Phase;
 use crate::resolution::worst_case_payout;
@@ -132,6 +133,11 @@ impl Stage {
 }
 
 /// Where the chips came from and went: the right side of the accounting identity.
+///
+/// `circulating` is what the table must hold; it rises with every buy-in and bank funding and
+/// falls with every cash-out, and never exceeds [`ChipLimits::max_supply`](crate::ChipLimits).
+/// The running totals beside it are statistics (they saturate instead of overflowing), so no
+/// amount of joining and leaving can make a later buy-in impossible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Supply {
     /// Stacks and bank stake at genesis.
@@ -142,6 +148,8 @@ pub struct Supply {
     pub bank_funding: u64,
     /// Chips taken out: cash-outs of leaving and unseated players.
     pub cash_outs: u64,
+    /// Chips at the table now: genesis plus buy-ins minus cash-outs.
+    pub circulating: u64,
 }
 
 /// Per-player health signals, for UIs and for claims against stallers. Kept by key, so they
@@ -226,6 +234,14 @@ pub struct TableData {
     pub(crate) health: BTreeMap<PeerId, Health>,
     pub(crate) custom: BTreeMap<String, CustomSlot>,
     pub(crate) last_roll: Option<RollRecord>,
+    /// The validator set of the next height (see [`crate::membership`]).
+    pub(crate) validators_next: Vec<PeerId>,
+    /// The validator set of the height after next: the seated players at the end of this one.
+    pub(crate) validators_after_next: Vec<PeerId>,
+    /// Join requests waiting for admission, by newcomer.
+    pub(crate) join_requests: BTreeMap<PeerId, JoinRequest>,
+    /// The height at which the table closed, if it did.
+    pub(crate) closed_at: Option<u64>,
 }
 
 impl TableData {
@@ -382,18 +398,17 @@ impl TableData {
         })
     }
 
-    /// Checks `balances + chips on the table + bonds + bank = genesis supply + buy-ins −
-    /// cash-outs`, with overflow-checked arithmetic.
+    /// Checks `balances + chips on the table + bonds + bank = chips in circulation` (genesis
+    /// supply plus buy-ins minus cash-outs, kept in [`Supply::circulating`]), with
+    /// overflow-checked arithmetic.
     pub fn check_accounting(&self) -> Result<(), AccountingError> {
         let overflow = AccountingError::Overflow {
             height: self.height,
         };
         let h = self.holdings().map_err(|_| overflow.clone())?;
         let held =
-            chips::sum([h.balances, h.on_table, h.bonds, h.bank]).map_err(|_| overflow.clone())?;
-        let supply = chips::add(self.supply.genesis, self.supply.buy_ins)
-            .and_then(|s| chips::sub(s, self.supply.cash_outs))
-            .map_err(|_| overflow)?;
+            chips::sum([h.balances, h.on_table, h.bonds, h.bank]).map_err(|_| overflow)?;
+        let supply = self.supply.circulating;
         if held != supply {
             return Err(AccountingError::Mismatch {
                 height: self.height,
@@ -465,6 +480,8 @@ impl TableState {
                 names: registry.describe(),
             });
         }
+        let mut genesis_keys: Vec<PeerId> = config.seats.iter().map(|s| s.peer).collect();
+        genesis_keys.sort();
         let seats = config
             .seats
             .iter()
@@ -497,6 +514,7 @@ impl TableState {
             stage: Stage::Betting { since: 0 },
             supply: Supply {
                 genesis: supply,
+                circulating: supply,
                 ..Supply::default()
             },
             disputes: BTreeMap::new(),
@@ -504,6 +522,10 @@ impl TableState {
             health: BTreeMap::new(),
             custom,
             last_roll: None,
+            validators_next: genesis_keys.clone(),
+            validators_after_next: genesis_keys,
+            join_requests: BTreeMap::new(),
+            closed_at: None,
         };
         let hash = data.compute_hash()?;
         Ok(TableState {

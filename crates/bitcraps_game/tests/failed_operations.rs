@@ -302,6 +302,7 @@ fn double_signing_before_sitting_down_is_no_evidence() {
     let join = SignedOp::sign(&joiner, &table, 1, Operation::Join { buy_in: 1_000 }).unwrap();
     let other = SignedOp::sign(&joiner, &table, 1, Operation::Join { buy_in: 2_000 }).unwrap();
     t.apply(vec![join.clone()]).unwrap();
+    t.answer_join(&peer, true).unwrap();
     let seat = t.state().seat_of(&peer).unwrap();
     assert_eq!(t.state().seat(seat).unwrap().first_seated_nonce, 2);
     let dispute = |first: &SignedOp, second: &SignedOp| {

@@ -108,6 +108,18 @@ fn join_and_its_rejections() {
     );
     let join = t.sign(&peer, Operation::Join { buy_in: 5_000 }).unwrap();
     let events = t.apply(vec![join]).unwrap();
+    // A request only: the newcomer sits down once the table admits it.
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::JoinRequested { buy_in: 5_000, .. })));
+    assert_eq!(t.state().seat_of(&peer), None);
+    assert_eq!(t.state().supply().buy_ins, 0);
+    let again = t.sign(&peer, Operation::Join { buy_in: 5_000 }).unwrap();
+    assert_eq!(
+        rejected_signed(&mut t, again),
+        OpError::AlreadyRequested { peer }
+    );
+    let events = t.answer_join(&peer, true).unwrap();
     assert!(events.contains(&Event::SeatJoined {
         seat: Seat(4),
         peer,
@@ -141,7 +153,7 @@ fn join_and_its_rejections() {
 
 #[test]
 fn leave_cashes_out_and_its_rejections() {
-    let mut t = table();
+    let mut t = table_of(5);
     let bet = ok(&mut t, Seat(2), place(BetKind::PassLine, 10));
     assert_eq!(
         rejected(&mut t, Seat(2), Operation::Leave),
@@ -160,7 +172,7 @@ fn leave_cashes_out_and_its_rejections() {
         cashed_out: STACK
     }));
     assert_eq!(t.state().supply().cash_outs, STACK);
-    assert_eq!(t.state().seated(), vec![Seat(0), Seat(1), Seat(3)]);
+    assert_eq!(t.state().seated(), vec![Seat(0), Seat(1), Seat(3), Seat(4)]);
     t.state().check_accounting().unwrap();
     let peer = t.state().seat(Seat(2)).unwrap().peer;
     let op = t.sign(&peer, Operation::Leave).unwrap();
@@ -500,11 +512,8 @@ fn a_player_seated_after_the_close_is_not_eligible() {
     let mut t = table();
     ok(&mut t, Seat(0), Operation::CloseBetting { roll: 1 });
     let late = Keypair::from_seed([50; 32]);
-    t.add_key(late.clone());
-    let join = t
-        .sign(&late.peer_id(), Operation::Join { buy_in: 1_000 })
-        .unwrap();
-    t.apply(vec![join]).unwrap();
+    t.join_admitted(late.clone(), 1_000).unwrap();
+    assert!(matches!(t.state().stage(), Stage::Committing { .. }));
     let c = dice::commit(&t.table_id().0, 1, Seat(4), &dice::Nonce([1; 32]));
     assert_eq!(
         rejected(
@@ -627,7 +636,8 @@ fn committing_resets_the_missed_roll_count() {
 
 #[test]
 fn a_withholder_loses_its_bets_and_bond_and_seat_and_the_roll_goes_on() {
-    let mut t = table();
+    // Five players: the four left after the penalty keep the table open.
+    let mut t = table_of(5);
     ok(&mut t, Seat(2), place(BetKind::Field, 100));
     ok(&mut t, Seat(2), place(BetKind::PassLine, 50));
     ok(&mut t, Seat(1), place(BetKind::PassLine, 50));
@@ -672,11 +682,11 @@ fn a_withholder_loses_its_bets_and_bond_and_seat_and_the_roll_goes_on() {
 
 #[test]
 fn a_mismatched_reveal_in_a_block_is_punished_at_once() {
-    let mut t = table();
+    let mut t = table_of(5);
     ok(&mut t, Seat(0), Operation::CloseBetting { roll: 1 });
     let table_id = t.table_id().0;
     let mut ops = Vec::new();
-    for s in 0..4u16 {
+    for s in 0..5u16 {
         let c = dice::commit(&table_id, 1, Seat(s), &dice::Nonce([s as u8 + 1; 32]));
         ops.push(
             t.sign_seat(

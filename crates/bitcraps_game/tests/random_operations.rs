@@ -72,6 +72,7 @@ enum Action {
     /// Every eligible seat commits (or every committed seat reveals), except one.
     Everyone(u16),
     Join(usize, u64),
+    Admit(u16, usize, bool),
     Leave(u16),
     Fund(u16, u64),
     Claim(u16, u16),
@@ -97,7 +98,7 @@ fn amount() -> impl Strategy<Value = u64> {
 }
 
 fn seat() -> impl Strategy<Value = u16> {
-    prop_oneof![10 => 0u16..4, 3 => 4u16..12]
+    prop_oneof![10 => 0u16..6, 3 => 6u16..12]
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -110,7 +111,8 @@ fn action() -> impl Strategy<Value = Action> {
         6 => (seat(), prop::bool::weighted(0.9)).prop_map(|(s, g)| Action::Commit(s, g)),
         6 => (seat(), prop::bool::weighted(0.9)).prop_map(|(s, g)| Action::Reveal(s, g)),
         4 => (0u16..20).prop_map(Action::Everyone),
-        2 => (0usize..7, prop_oneof![amount(), 100u64..5_000]).prop_map(|(k, a)| Action::Join(k, a)),
+        2 => (0usize..8, prop_oneof![amount(), 100u64..5_000]).prop_map(|(k, a)| Action::Join(k, a)),
+        6 => (seat(), 0usize..8, prop::bool::weighted(0.8)).prop_map(|(s, k, y)| Action::Admit(s, k, y)),
         1 => seat().prop_map(Action::Leave),
         1 => (seat(), amount()).prop_map(|(s, a)| Action::Fund(s, a)),
         1 => (seat(), seat()).prop_map(|(s, a)| Action::Claim(s, a)),
@@ -187,7 +189,30 @@ impl World {
                     )
                 })
                 .collect(),
-            Stage::Betting { .. } => Vec::new(),
+            // While betting: every validator but one admits the first waiting newcomer.
+            Stage::Betting { .. } => data
+                .join_requests()
+                .iter()
+                .take(1)
+                .flat_map(|(newcomer, request)| {
+                    request
+                        .admitters
+                        .iter()
+                        .filter_map(|p| data.seat_of(p))
+                        .filter(|s| *s != except)
+                        .filter_map(|s| {
+                            sign(
+                                s,
+                                Operation::Admit {
+                                    newcomer: *newcomer,
+                                    requested_at: request.requested_at,
+                                    admit: true,
+                                },
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
         }
     }
 
@@ -264,6 +289,21 @@ impl World {
                 )
             }
             Action::Join(k, buy_in) => sign(&self.keys[*k], Operation::Join { buy_in: *buy_in }),
+            Action::Admit(s, k, admit) => {
+                let newcomer = self.keys[*k].peer_id();
+                let requested_at = data
+                    .join_requests()
+                    .get(&newcomer)
+                    .map_or(0, |r| r.requested_at);
+                sign(
+                    &self.key_of(draft, *s),
+                    Operation::Admit {
+                        newcomer,
+                        requested_at,
+                        admit: *admit,
+                    },
+                )
+            }
             Action::Everyone(_) => None,
             Action::Leave(s) => sign(&self.key_of(draft, *s), Operation::Leave),
             Action::Fund(s, amount) => sign(
@@ -342,12 +382,15 @@ struct Stats {
     rolls: usize,
     resolved: usize,
     penalties: usize,
+    joined: usize,
+    closed: usize,
 }
 
 fn run(actions: &[Action]) -> Result<Stats, TestCaseError> {
-    let keys = test_keys(7);
+    // Six seats at genesis (a table of four closes at its first departure), two strangers.
+    let keys = test_keys(8);
     let registry = registry();
-    let seats = keys[..4]
+    let seats = keys[..6]
         .iter()
         .map(|k| SeatConfig {
             peer: k.peer_id(),
@@ -367,7 +410,8 @@ fn run(actions: &[Action]) -> Result<Stats, TestCaseError> {
         reveal_heights: 2,
         dispute_ms: 10_000_000,
     };
-    let state = TableState::genesis(config, registry.clone()).unwrap();
+    let genesis = TableState::genesis(config, registry.clone()).unwrap();
+    let state = genesis.clone();
     let mut world = World {
         keys,
         state,
@@ -380,6 +424,8 @@ fn run(actions: &[Action]) -> Result<Stats, TestCaseError> {
                 Event::DiceRolled { .. } => stats.rolls += 1,
                 Event::BetResolved { .. } => stats.resolved += 1,
                 Event::Penalty { .. } => stats.penalties += 1,
+                Event::SeatJoined { .. } => stats.joined += 1,
+                Event::TableClosed { .. } => stats.closed += 1,
                 _ => {}
             }
         }
@@ -399,6 +445,19 @@ fn run(actions: &[Action]) -> Result<Stats, TestCaseError> {
             prop_assert_eq!(again.hash(), next.hash());
             replica = again;
             world.state = next;
+            if world.state.closed_at().is_some() {
+                // The closing height is the last: no block after it is valid.
+                let after = world.state.draft(world.clock + 2_000).finish();
+                prop_assert!(
+                    matches!(after, Err(BlockError::TableClosed { .. })),
+                    "{after:?}"
+                );
+                prop_assert_eq!(world.state.seated().len(), 0);
+                // Play on at a fresh table.
+                world.state = genesis.clone();
+                world.clock = 1_000;
+                replica = genesis.clone();
+            }
             draft = world.state.draft(world.clock + 1_000);
             continue;
         }
@@ -458,7 +517,8 @@ fn run(actions: &[Action]) -> Result<Stats, TestCaseError> {
         }
         draft.data().check_accounting().unwrap();
     }
-    let (_, last, _) = draft.finish().unwrap();
+    let (_, last, events) = draft.finish().unwrap();
+    count(&events, &mut stats);
     last.check_accounting().unwrap();
     Ok(stats)
 }
@@ -490,7 +550,7 @@ fn the_random_walk_reaches_every_part_of_the_game() {
         "{stats:?}"
     );
     assert!(
-        stats.rolls > 5 && stats.resolved > 5 && stats.penalties > 0,
+        stats.rolls > 5 && stats.resolved > 5 && stats.penalties > 0 && stats.joined > 0,
         "{stats:?}"
     );
 }
