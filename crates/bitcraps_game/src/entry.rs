@@ -102,6 +102,14 @@ impl BlockEntry {
         }
     }
 
+    /// The signed operation, if carried in full, to change it (tests, tampering tools).
+    pub fn signed_mut(&mut self) -> Option<&mut SignedOp> {
+        match self {
+            BlockEntry::Op(op) => Some(op),
+            BlockEntry::Failed(_) => None,
+        }
+    }
+
     /// The operation, if carried in full.
     pub fn op(&self) -> Option<&Operation> {
         self.signed().map(|op| &op.op)

@@ -56,6 +56,9 @@ pub enum DemoError {
     /// An operation could not be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// An operation could not be signed (too large, or unencodable).
+    #[error(transparent)]
+    Sign(#[from] bitcraps_game::SignError),
     /// The roll did not finish.
     #[error("roll {0} did not finish")]
     Stuck(u64),
@@ -161,7 +164,10 @@ impl DemoTable {
             height: self.state.height().saturating_add(1),
             timestamp_ms,
             prev_state_hash: self.state.hash(),
-            ops,
+            ops: ops
+                .into_iter()
+                .map(bitcraps_game::BlockEntry::from)
+                .collect(),
         };
         let (state, events) = self.state.apply_block(&block)?;
         let value = block.to_value()?;

@@ -54,7 +54,12 @@ impl DiceAudit {
         events: &[Event],
     ) -> Result<(), Reason> {
         let mut mismatched: BTreeSet<(u64, Seat)> = BTreeSet::new();
-        for signed in &block.ops {
+        // Commitments and reveals are always carried in full (bitcraps_game::entry).
+        for signed in block
+            .ops
+            .iter()
+            .filter_map(bitcraps_game::BlockEntry::signed)
+        {
             match &signed.op {
                 Operation::Commit {
                     roll,

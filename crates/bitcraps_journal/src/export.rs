@@ -75,12 +75,21 @@ pub fn export_json(path: impl AsRef<Path>, mut out: impl Write) -> Result<(), Jo
             let operations = block
                 .ops
                 .iter()
-                .map(|op| {
-                    Ok(json!({
+                .map(|entry| match entry {
+                    bitcraps_game::BlockEntry::Op(op) => Ok(json!({
                         "author": hex(op.author.as_bytes()),
                         "nonce": op.nonce,
                         "op": readable(&op.op)?,
-                    }))
+                    })),
+                    bitcraps_game::BlockEntry::Failed(failed) => Ok(json!({
+                        "author": hex(failed.author.as_bytes()),
+                        "nonce": failed.nonce,
+                        "failed_without_body": {
+                            "kind": format!("{:?}", failed.kind),
+                            "body_bytes": failed.body.len,
+                            "body_sha256": hex(&failed.body.hash),
+                        },
+                    })),
                 })
                 .collect::<Result<Vec<Json>, JournalError>>()?;
             let events = stored

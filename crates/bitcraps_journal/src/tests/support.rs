@@ -47,7 +47,14 @@ pub(crate) fn height_with(
 ) -> u64 {
     heights
         .iter()
-        .find(|h| h.block().expect("block").ops.iter().any(|op| pred(&op.op)))
+        .find(|h| {
+            h.block()
+                .expect("block")
+                .ops
+                .iter()
+                .filter_map(bitcraps_game::BlockEntry::op)
+                .any(&pred)
+        })
         .map(|h| h.state.height())
         .expect("such a height")
 }

@@ -1,6 +1,6 @@
 //! Tampered journals: the verifier (and recovery) reject each with the right height.
 
-use bitcraps_game::{Event, Nonce, Operation};
+use bitcraps_game::{BlockEntry, Event, Nonce, Operation};
 
 use super::support::{height_with, honest_run, rewrite, rewrite_block_bytes, TempDir};
 use crate::{verify_journal, Failure, Journal, JournalError, Reason};
@@ -98,7 +98,7 @@ fn a_changed_block_byte_or_state_hash_is_found() {
 #[test]
 fn a_changed_reveal_is_found_even_with_a_forged_certificate() {
     let change = |block: &mut bitcraps_game::Block| {
-        for op in &mut block.ops {
+        for op in block.ops.iter_mut().filter_map(BlockEntry::signed_mut) {
             if let Operation::Reveal { nonce, .. } = &mut op.op {
                 *nonce = Nonce([7; 32]);
                 return;
@@ -139,6 +139,7 @@ fn a_changed_reveal_is_found_even_with_a_forged_certificate() {
         let op = block
             .ops
             .iter_mut()
+            .filter_map(BlockEntry::signed_mut)
             .find(|op| matches!(op.op, Operation::Reveal { .. }))
             .expect("reveal");
         let key = table
@@ -188,11 +189,11 @@ fn a_removed_precommit_is_found() {
 fn a_reordered_operation_is_found_even_with_a_forged_certificate() {
     let reorder = |block: &mut bitcraps_game::Block| {
         // The shooter's bet and its close of betting: its nonces are now out of order.
-        let author = block.ops[0].author;
+        let author = block.ops[0].author();
         let later = block
             .ops
             .iter()
-            .rposition(|op| op.author == author)
+            .rposition(|op| op.author() == author)
             .expect("a later operation of the same author");
         block.ops.swap(0, later);
     };
@@ -205,7 +206,7 @@ fn a_reordered_operation_is_found_even_with_a_forged_certificate() {
                 .expect("block")
                 .ops
                 .iter()
-                .any(|op| matches!(op.op, Operation::PlaceBet { .. }))
+                .any(|op| matches!(op.op(), Some(Operation::PlaceBet { .. })))
         })
         .nth(2)
         .map(|h| h.state.height())
