@@ -110,6 +110,7 @@ impl GamePlugin {
         table.bonds = self.setup.bonds;
         table.deadlines = self.setup.deadlines;
         table.missed_roll_limit = self.setup.missed_roll_limit;
+        table.seal();
         Ok(TableState::genesis(table, registry)?)
     }
 }

@@ -119,6 +119,11 @@ pub enum ConfigError {
     /// Zero missed rolls allowed would unseat everyone on the first roll.
     #[error("the missed-roll limit must be at least 1")]
     ZeroMissedRollLimit,
+    /// The table id is not the one derived from the rest of the config.
+    #[error(
+        "the table id is not derived from the table's genesis (seal the config after changing it)"
+    )]
+    TableIdNotDerived,
     /// The genesis supply does not fit in a `u64`.
     #[error("the genesis chip supply overflows u64")]
     SupplyOverflow,
@@ -133,11 +138,42 @@ pub enum ConfigError {
     Admission(&'static str),
 }
 
+/// Domain tag of [`TableConfig::derive_table_id`].
+pub const TABLE_ID_DOMAIN: &[u8] = b"bitcraps/table-genesis/v1";
+
+/// A value that makes a table's genesis unique: random (from the OS) for every real table, so
+/// that two tables never share an id even with the same players and rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GenesisNonce(pub [u8; 32]);
+
+impl From<[u8; 32]> for GenesisNonce {
+    fn from(bytes: [u8; 32]) -> GenesisNonce {
+        GenesisNonce(bytes)
+    }
+}
+
+impl From<TableId> for GenesisNonce {
+    /// A name-derived id used as the nonce (tests and fixed local tables); the table id is
+    /// still derived from the whole genesis.
+    fn from(id: TableId) -> GenesisNonce {
+        GenesisNonce(id.0)
+    }
+}
+
 /// Everything the initial seats agree on before the first height.
+///
+/// The table id is not chosen: it is [`TableConfig::derive_table_id`], a hash of everything else
+/// (seats, stacks, bank, rules, bonds, deadlines, policy, registry hash and the
+/// [`GenesisNonce`]). An operation or vote signed at one table is therefore never valid at
+/// another: two tables share an id only if their whole genesis is the same. After changing any
+/// field, call [`TableConfig::seal`]; [`TableState::genesis`](crate::TableState::genesis)
+/// refuses a config whose id is not derived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableConfig {
-    /// The consensus table id (inside every signature of the table).
+    /// The consensus table id (inside every signature of the table): derived, see above.
     pub table_id: TableId,
+    /// What makes this genesis unique.
+    pub genesis_nonce: GenesisNonce,
     /// Block time of the genesis state, ms since the Unix epoch: the first block's timestamp must
     /// be later.
     pub genesis_time_ms: u64,
@@ -169,14 +205,15 @@ impl TableConfig {
     /// A config with the default rules, bonds, deadlines and missed-roll limit, for the given
     /// custom-operation registry.
     pub fn new(
-        table_id: TableId,
+        nonce: impl Into<GenesisNonce>,
         genesis_time_ms: u64,
         seats: Vec<SeatConfig>,
         bank_stake: u64,
         registry: &Registry,
     ) -> TableConfig {
-        TableConfig {
-            table_id,
+        let mut config = TableConfig {
+            table_id: TableId([0; 32]),
+            genesis_nonce: nonce.into(),
             genesis_time_ms,
             seats,
             bank_stake,
@@ -188,13 +225,39 @@ impl TableConfig {
             limits: ChipLimits::default(),
             penalties: PenaltyRules::default(),
             admission: AdmissionRules::default(),
-        }
+        };
+        config.seal();
+        config
+    }
+
+    /// The table id derived from everything else: SHA-256 of [`TABLE_ID_DOMAIN`] ‖ the
+    /// canonical encoding without the id.
+    pub fn derive_table_id(&self) -> TableId {
+        let mut h = Sha256::new();
+        h.update(TABLE_ID_DOMAIN);
+        h.update(self.canonical_fields());
+        TableId(h.finalize().into())
+    }
+
+    /// Sets [`TableConfig::table_id`] to [`TableConfig::derive_table_id`] (after changing
+    /// fields).
+    pub fn seal(&mut self) {
+        self.table_id = self.derive_table_id();
+    }
+
+    /// The config with its id sealed.
+    pub fn sealed(mut self) -> TableConfig {
+        self.seal();
+        self
     }
 
     /// Checks the config can start a table (seat count, distinct and valid keys, stacks, rules,
     /// deadlines, chip limits, penalties, admission); returns the genesis chip supply (stacks
     /// plus the bank's stake).
     pub fn validate(&self) -> Result<u64, ConfigError> {
+        if self.table_id != self.derive_table_id() {
+            return Err(ConfigError::TableIdNotDerived);
+        }
         let a = &self.admission;
         if !(MIN_SEATS..=MAX_SEATED).contains(&usize::from(a.max_seats)) {
             return Err(ConfigError::Admission("the most seats must be 4 to 16"));
@@ -266,12 +329,21 @@ impl TableConfig {
         Ok(supply)
     }
 
-    /// The canonical encoding: a version byte, then every field in declaration order, fixed
-    /// widths, big-endian; the rules as [`TableRules::canonical_bytes`]. Independent of serde.
+    /// The canonical encoding: a version byte, the table id, then every other field in
+    /// declaration order, fixed widths, big-endian; the rules as
+    /// [`TableRules::canonical_bytes`]. Independent of serde.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(240 + 40 * self.seats.len());
+        let mut out = Vec::with_capacity(272 + 40 * self.seats.len());
         out.push(2u8);
         out.extend_from_slice(self.table_id.as_bytes());
+        out.extend_from_slice(&self.canonical_fields());
+        out
+    }
+
+    /// Every field but the table id, canonically (see [`TableConfig::canonical_bytes`]).
+    fn canonical_fields(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(240 + 40 * self.seats.len());
+        out.extend_from_slice(&self.genesis_nonce.0);
         out.extend_from_slice(&self.genesis_time_ms.to_be_bytes());
         out.extend_from_slice(&(self.seats.len() as u64).to_be_bytes());
         for s in &self.seats {
@@ -340,43 +412,88 @@ mod tests {
         let mut dup = c.clone();
         dup.seats[1].peer = dup.seats[0].peer;
         assert_eq!(
-            dup.validate(),
+            dup.clone().sealed().validate(),
             Err(ConfigError::DuplicateSeat(dup.seats[0].peer))
         );
         let mut few = c.clone();
         few.seats.pop();
-        assert_eq!(few.validate(), Err(ConfigError::SeatCount(3)));
+        assert_eq!(
+            few.clone().sealed().validate(),
+            Err(ConfigError::SeatCount(3))
+        );
         let mut poor = c.clone();
         poor.seats[2].stack = 99;
         assert!(matches!(
-            poor.validate(),
+            poor.clone().sealed().validate(),
             Err(ConfigError::StackBelowBond { stack: 99, .. })
         ));
         let mut zero = c.clone();
         zero.deadlines.reveal_heights = 0;
-        assert_eq!(zero.validate(), Err(ConfigError::ZeroDeadline));
+        assert_eq!(
+            zero.clone().sealed().validate(),
+            Err(ConfigError::ZeroDeadline)
+        );
         let mut weak = c.clone();
         weak.bonds.cover_percent = 50;
-        assert_eq!(weak.validate(), Err(ConfigError::BondCover(50)));
+        assert_eq!(
+            weak.clone().sealed().validate(),
+            Err(ConfigError::BondCover(50))
+        );
         let mut huge = c.clone();
         huge.bank_stake = u64::MAX;
-        assert_eq!(huge.validate(), Err(ConfigError::SupplyOverflow));
+        assert_eq!(
+            huge.clone().sealed().validate(),
+            Err(ConfigError::SupplyOverflow)
+        );
         let mut rich = c.clone();
         rich.bank_stake = rich.limits.max_supply;
-        assert!(matches!(rich.validate(), Err(ConfigError::ChipLimits(_))));
+        assert!(matches!(
+            rich.clone().sealed().validate(),
+            Err(ConfigError::ChipLimits(_))
+        ));
         let mut cruel = c.clone();
         cruel.penalties.cheat_balance_percent = 101;
-        assert_eq!(cruel.validate(), Err(ConfigError::PenaltyPercent(101)));
+        assert_eq!(
+            cruel.clone().sealed().validate(),
+            Err(ConfigError::PenaltyPercent(101))
+        );
         let mut crowded = c.clone();
         crowded.admission.max_seats = 17;
-        assert!(matches!(crowded.validate(), Err(ConfigError::Admission(_))));
+        assert!(matches!(
+            crowded.clone().sealed().validate(),
+            Err(ConfigError::Admission(_))
+        ));
         let mut small = c;
         small.admission.max_seats = 4;
         small.seats.push(SeatConfig {
             peer: Keypair::from_seed([9; 32]).peer_id(),
             stack: 1_000,
         });
-        assert_eq!(small.validate(), Err(ConfigError::SeatCount(5)));
+        assert_eq!(
+            small.clone().sealed().validate(),
+            Err(ConfigError::SeatCount(5))
+        );
+    }
+
+    #[test]
+    fn the_table_id_is_derived_from_the_whole_genesis() {
+        let c = config();
+        assert_eq!(c.table_id, c.derive_table_id());
+        // The same name as nonce, another stack: another table.
+        let mut other = c.clone();
+        other.seats[0].stack += 1;
+        other.seal();
+        assert_ne!(other.table_id, c.table_id);
+        let mut other = c.clone();
+        other.genesis_nonce = GenesisNonce([7; 32]);
+        assert_ne!(other.derive_table_id(), c.table_id);
+        // A changed config that was not sealed, or an id chosen freely, is refused.
+        let mut stale = c.clone();
+        stale.deadlines.commit_heights += 1;
+        assert_eq!(stale.validate(), Err(ConfigError::TableIdNotDerived));
+        let mut chosen = c;
+        chosen.table_id = TableId::from_name("t");
+        assert_eq!(chosen.validate(), Err(ConfigError::TableIdNotDerived));
     }
 
     #[test]

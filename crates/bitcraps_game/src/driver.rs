@@ -281,11 +281,7 @@ impl LocalTable {
 
     /// A newcomer asks to sit down with `buy_in` and every validator admits it (two blocks).
     /// Adds its key; returns the events of both blocks.
-    pub fn join_admitted(
-        &mut self,
-        key: Keypair,
-        buy_in: u64,
-    ) -> Result<Vec<Event>, DriverError> {
+    pub fn join_admitted(&mut self, key: Keypair, buy_in: u64) -> Result<Vec<Event>, DriverError> {
         let peer = key.peer_id();
         self.add_key(key);
         let join = self.sign(&peer, Operation::Join { buy_in })?;

@@ -98,13 +98,12 @@ pub use block::{
 pub use bond::required_bond;
 pub use chain::{Applied, Chain, ChainError, ChainValidity};
 pub use config::{
-    BondRules, ConfigError, Deadlines, SeatConfig, TableConfig, MAX_SEATED, MIN_SEATS,
+    BondRules, ConfigError, Deadlines, GenesisNonce, SeatConfig, TableConfig, MAX_SEATED, MIN_SEATS,
 };
 pub use custom::{
     CustomContext, CustomError, CustomOperation, Registry, RegistryError, RollReport,
 };
 pub use entry::{BlockEntry, FailedOp, MAX_FULL_FAILED_BODY_BYTES};
-pub use policy::{AdmissionRules, ChipLimits, PenaltyRules};
 pub use error::{AccountingError, BlockError, EvidenceError, GenesisError, OpError, SignError};
 pub use events::{
     AbandonReason, Event, FinalBalance, JoinDeclined, PenaltyReason, RemovalReason, ReturnReason,
@@ -114,6 +113,7 @@ pub use ops::{
     BetId, BodyDigest, Dispute, DisputeId, GameEvidence, OpKind, Operation, RawSignedOp, SignedOp,
     MAX_OP_BYTES,
 };
+pub use policy::{AdmissionRules, ChipLimits, PenaltyRules};
 pub use state::{
     Claim, CustomSlot, Health, Holdings, OpenBet, RollRecord, SeatState, SeatStatus, Stage, Supply,
     TableData, TableState,

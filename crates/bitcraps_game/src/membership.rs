@@ -315,8 +315,7 @@ impl Tx<'_> {
     /// Seats an admitted newcomer, or declines it if the table filled up or its chips no
     /// longer fit meanwhile.
     fn seat_newcomer(&mut self, peer: PeerId, request: &JoinRequest) -> Result<(), ChipOverflow> {
-        let declined = if self.data.seated().len() >= usize::from(self.config.admission.max_seats)
-        {
+        let declined = if self.data.seated().len() >= usize::from(self.config.admission.max_seats) {
             Some(JoinDeclined::TableFull)
         } else if self.check_new_chips(peer, request.buy_in).is_err() {
             Some(JoinDeclined::SupplyLimit)

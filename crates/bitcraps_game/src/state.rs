@@ -406,8 +406,7 @@ impl TableData {
             height: self.height,
         };
         let h = self.holdings().map_err(|_| overflow.clone())?;
-        let held =
-            chips::sum([h.balances, h.on_table, h.bonds, h.bank]).map_err(|_| overflow)?;
+        let held = chips::sum([h.balances, h.on_table, h.bonds, h.bank]).map_err(|_| overflow)?;
         let supply = self.supply.circulating;
         if held != supply {
             return Err(AccountingError::Mismatch {

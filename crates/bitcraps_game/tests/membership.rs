@@ -216,11 +216,7 @@ fn validator_sets_follow_the_seats_two_heights_later() {
     // Seated at h: votes from h + 2 on.
     assert!(!t.state().validators_next().contains(&newcomer));
     assert!(t.state().validators_after_next().contains(&newcomer));
-    assert!(t
-        .state()
-        .validators_of(h + 2)
-        .unwrap()
-        .contains(&newcomer));
+    assert!(t.state().validators_of(h + 2).unwrap().contains(&newcomer));
     assert!(t.state().validators_of(h + 3).is_none());
     assert_eq!(t.state().validator_set(h + 2).unwrap().unwrap().len(), 6);
     // A claim opened at h + 1 has the set of h + 1 as electorate: the newcomer is not in it.
@@ -336,7 +332,11 @@ fn evidence_punishes_only_the_tenure_it_was_signed_in() {
     let cheat = t.key(Seat(4)).unwrap().clone();
     let table_id = t.table_id();
     let old = double_vote(&cheat, table_id, 1);
-    let events = ok(&mut t, Seat(0), evidence(GameEvidence::Consensus(old.clone())));
+    let events = ok(
+        &mut t,
+        Seat(0),
+        evidence(GameEvidence::Consensus(old.clone())),
+    );
     assert!(penalized(&events, Seat(4)));
     // Served: admitted again with fresh chips.
     for _ in 0..3 {
@@ -379,6 +379,7 @@ fn proven_cheating_costs_the_whole_stack_by_default() {
             &registry,
         );
         config.penalties.cheat_balance_percent = percent;
+        config.seal();
         let mut t = LocalTable::with_config(config, keys.clone(), registry).unwrap();
         let cheat = t.key(Seat(2)).unwrap().clone();
         let table_id = t.table_id();

@@ -892,6 +892,7 @@ fn every_node_computes_the_same_hashes() {
     // A different table (other keys) never shares a hash.
     let mut config = a.state().config().clone();
     config.seats[0].stack += 1;
+    config.seal();
     let c = LocalTable::with_config(config, test_keys(4), Arc::new(Registry::new())).unwrap();
     assert_ne!(c.state().hash(), table().state().hash());
 }

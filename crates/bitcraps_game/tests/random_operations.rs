@@ -410,6 +410,7 @@ fn run(actions: &[Action]) -> Result<Stats, TestCaseError> {
         reveal_heights: 2,
         dispute_ms: 10_000_000,
     };
+    config.seal();
     let genesis = TableState::genesis(config, registry.clone()).unwrap();
     let state = genesis.clone();
     let mut world = World {

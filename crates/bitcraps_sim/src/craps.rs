@@ -134,6 +134,7 @@ impl CrapsApp {
         config.deadlines.betting_heights = 12;
         config.deadlines.commit_heights = 8;
         config.deadlines.reveal_heights = 8;
+        config.seal();
         let genesis = TableState::genesis(config, registry).map_err(|e| e.to_string())?;
 
         let key_role = |key: usize| {
