@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use bitcraps_consensus::{
     codec, CommitCertificate, Evidence, Height, Keypair, PeerId, Round, TableId, Value,
+    ValueValidity,
 };
 use bitcraps_game::dice::commit;
 use bitcraps_game::{
-    Applied, Block, Chain, Dispute, Event, GameEvidence, Nonce, Operation, Seat, SignedOp, Stage,
-    TableState,
+    Applied, Block, BlockEntry, Chain, Dispute, Event, GameEvidence, Nonce, OpError, Operation,
+    Seat, SignedOp, Stage, TableState,
 };
 use sha2::{Digest, Sha256};
 
@@ -43,6 +44,23 @@ pub const POOL_TTL_HEIGHTS: u64 = 32;
 pub const STALE_HEIGHTS: u64 = 4;
 /// Decided operations remembered to recognise a conflicting one under the same nonce.
 pub const MAX_RECENT_DECIDED: usize = 4_096;
+
+/// Why the pool refused another player's operation.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PoolRefusal {
+    /// The signature does not verify for this table.
+    #[error("operation of {author} under nonce {nonce} has a bad signature")]
+    BadSignature {
+        /// The claimed author.
+        author: PeerId,
+        /// Its nonce.
+        nonce: u64,
+    },
+    /// The operation encodes in more than [`bitcraps_game::MAX_OP_BYTES`] (no block could carry
+    /// it), or does not encode; the error names the author.
+    #[error(transparent)]
+    Size(OpError),
+}
 
 /// A decided operation, for game code.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -236,12 +254,29 @@ impl GameApp {
         &self.accounting_errors
     }
 
-    /// Adds another player's operation to the pool (its signature is checked). A second,
-    /// different operation of a seated player under a nonce already seen (pooled or recently
-    /// decided) is evidence of double-signing: the local player submits it as a dispute.
+    /// Adds another player's operation to the pool (see [`GameApp::admit_op`]); `false` if it
+    /// was refused (logged).
     pub fn receive_op(&mut self, op: SignedOp) -> bool {
+        match self.admit_op(op) {
+            Ok(()) => true,
+            Err(refusal) => {
+                log::debug!("operation refused: {refusal}");
+                false
+            }
+        }
+    }
+
+    /// Adds another player's operation to the pool: its encoded size must be within
+    /// [`bitcraps_game::MAX_OP_BYTES`] and its signature must verify. A second, different
+    /// operation of a seated player under a nonce already seen (pooled or recently decided) is
+    /// evidence of double-signing: the local player submits it as a dispute.
+    pub fn admit_op(&mut self, op: SignedOp) -> Result<(), PoolRefusal> {
+        op.check_size().map_err(PoolRefusal::Size)?;
         if !op.verify(&self.table) {
-            return false;
+            return Err(PoolRefusal::BadSignature {
+                author: op.author,
+                nonce: op.nonce,
+            });
         }
         let key = (op.author, op.nonce);
         let known = if op.nonce < self.state().next_nonce(&op.author) {
@@ -253,17 +288,17 @@ impl GameApp {
             if known != op {
                 self.report_double_signed(known, op);
             }
-            return true;
+            return Ok(());
         }
         if op.nonce < self.state().next_nonce(&op.author) {
-            return true;
+            return Ok(());
         }
         let height = self.state().height();
         self.pool.entry(key).or_insert((op, height));
         while self.pool.len() > MAX_POOL {
             self.pool.pop_first();
         }
-        true
+        Ok(())
     }
 
     /// Signed operations to broadcast (drained). Intents held back by a failed
@@ -469,7 +504,32 @@ impl GameApp {
                 _ => None,
             })
             .collect();
-        for op in block.ops {
+        for entry in block.ops {
+            let op = match entry {
+                BlockEntry::Op(op) => op,
+                // Carried as failed without its body: the full operation, if pooled here, for
+                // game code and to recognise a conflicting one later.
+                BlockEntry::Failed(failed) => {
+                    let pooled = self
+                        .pool
+                        .get(&(failed.author, failed.nonce))
+                        .map(|(op, _)| op.clone())
+                        .filter(|op| op.to_failed().is_ok_and(|f| f == failed));
+                    match pooled {
+                        Some(op) => op,
+                        None => {
+                            if failed.author == self.key.peer_id() {
+                                log::info!(
+                                    "the table refused our {:?} under nonce {}",
+                                    failed.kind,
+                                    failed.nonce
+                                );
+                            }
+                            continue;
+                        }
+                    }
+                }
+            };
             let key = (op.author, op.nonce);
             if let Some(reason) = refused.get(&key) {
                 if op.author == self.key.peer_id() {
@@ -506,8 +566,12 @@ impl TableApplication for GameApp {
         self.chain.evaluate(height.0, value).is_ok()
     }
 
-    fn acceptable_now(&self, _height: Height, value: &Value) -> bool {
-        bitcraps_game::acceptable_now(value, self.now_ms)
+    fn acceptable_now(&self, height: Height, value: &Value) -> bool {
+        // The clock check, plus the catch-up step after a table idle for over a year
+        // (`bitcraps_game::acceptable_after`).
+        self.chain
+            .validity(Some(self.now_ms))
+            .acceptable_now(height, value)
     }
 
     fn has_pending(&self) -> bool {
@@ -596,4 +660,67 @@ pub fn encode_op(op: &SignedOp) -> Option<Vec<u8>> {
 /// Decodes a signed operation from an application payload.
 pub fn decode_op(bytes: &[u8]) -> Option<SignedOp> {
     codec::decode(bytes, codec::MAX_MESSAGE_BYTES).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, clippy::unwrap_used)]
+
+    use super::*;
+    use bitcraps_game::{ops, Registry, SeatConfig, TableConfig, MAX_OP_BYTES};
+
+    fn app() -> (GameApp, Vec<Keypair>) {
+        let keys: Vec<Keypair> = (1..=4).map(|i| Keypair::from_seed([i; 32])).collect();
+        let seats = keys
+            .iter()
+            .map(|k| SeatConfig {
+                peer: k.peer_id(),
+                stack: 1_000,
+            })
+            .collect();
+        let registry = Arc::new(Registry::new());
+        let config = TableConfig::new(
+            TableId::from_name("pool-admission"),
+            1_700_000_000_000,
+            seats,
+            1_000_000,
+            &registry,
+        );
+        let genesis = TableState::genesis(config, registry).expect("genesis");
+        (GameApp::new(genesis, keys[0].clone()), keys)
+    }
+
+    #[test]
+    fn the_pool_refuses_an_oversize_operation_naming_its_author() {
+        let (mut game, keys) = app();
+        let table = game.table;
+        let author = keys[1].peer_id();
+        // Signed without `SignedOp::sign`'s size check, as a modified client could.
+        let op = Operation::Custom {
+            name: "big".into(),
+            payload: vec![1; MAX_OP_BYTES],
+        };
+        let body = codec::encode(&op).unwrap();
+        let bytes = ops::signing_bytes(&table, op.kind(), &author, 1, &body);
+        let huge = SignedOp {
+            author,
+            nonce: 1,
+            op,
+            signature: keys[1].sign(&bytes),
+        };
+        assert!(huge.verify(&table));
+        match game.admit_op(huge.clone()) {
+            Err(PoolRefusal::Size(OpError::OpTooLarge { peer, len, max })) => {
+                assert_eq!(peer, author);
+                assert!(len > max && max == MAX_OP_BYTES);
+            }
+            other => panic!("expected an oversize refusal, got {other:?}"),
+        }
+        assert!(!game.receive_op(huge));
+        assert!(!game.has_pending());
+        // A normal operation is admitted.
+        let bet = SignedOp::sign(&keys[1], &table, 1, Operation::FundBank { amount: 5 }).unwrap();
+        assert_eq!(game.admit_op(bet), Ok(()));
+        assert!(game.has_pending());
+    }
 }
