@@ -63,9 +63,9 @@ pub mod identity;
 pub mod journal;
 pub mod own_ops;
 pub mod paths;
-#[cfg(any(feature = "bevy", test))]
+#[cfg(feature = "bevy")]
 pub mod plugin;
-#[cfg(any(feature = "bevy", test))]
+#[cfg(feature = "bevy")]
 pub mod plugin_error;
 mod reads;
 pub mod records;
@@ -85,7 +85,7 @@ pub use export::{export_json, HAND_HISTORY_FORMAT};
 pub use identity::{create_identity, load_identity, load_or_create_identity, IdentityError};
 pub use journal::{DecisionDurability, Journal};
 pub use paths::{default_data_dir, DataDir};
-#[cfg(any(feature = "bevy", test))]
+#[cfg(feature = "bevy")]
 pub use plugin::{
     DurableWrite, JournalHandle, JournalPlugin, JournalPluginError, JournalStatus,
     JournalWriteFailed,

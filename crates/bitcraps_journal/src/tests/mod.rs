@@ -4,7 +4,9 @@ mod corruption;
 mod guard;
 mod honest;
 mod identity;
+#[cfg(feature = "bevy")]
 mod own_ops;
+#[cfg(feature = "bevy")]
 mod plugin;
 mod support;
 mod tamper;
