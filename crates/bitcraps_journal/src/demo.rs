@@ -1,6 +1,9 @@
 //! An honest table played in one process, height by height, with commit certificates signed by
-//! the seats' own keys: decided heights to journal in tests, benchmarks and demos (e.g. a
-//! journal to try `verify` on) without running the consensus engines.
+//! the validators of each height (the genesis seats, then the players seated two heights before,
+//! as `bitcraps_game::membership` defines them): decided heights to journal in tests, benchmarks
+//! and demos (e.g. a journal to try `verify` on) without running the consensus engines. Players
+//! may join ([`DemoTable::join`], admitted by the validators) and leave ([`DemoTable::leave`]);
+//! below four players the table closes.
 //!
 //! ```
 //! use bitcraps_journal::demo::DemoTable;
@@ -33,7 +36,7 @@ use bitcraps_consensus::{
 use bitcraps_game::dice::commit;
 use bitcraps_game::driver::test_keys;
 use bitcraps_game::{
-    BetKind, Block, BlockError, Event, GenesisError, Nonce, Operation, Registry, SeatConfig,
+    BetKind, Block, BlockError, Event, GenesisError, Nonce, Operation, Registry, Seat, SeatConfig,
     SignedOp, Stage, TableConfig, TableState, Working,
 };
 
@@ -62,6 +65,15 @@ pub enum DemoError {
     /// The roll did not finish.
     #[error("roll {0} did not finish")]
     Stuck(u64),
+    /// No key of that player or seat (a seat nobody holds, or a stranger's key never added).
+    #[error("no key for {0}")]
+    NoKey(String),
+    /// A join request is not waiting for an answer.
+    #[error("no join request of {0} is waiting")]
+    NoJoinRequest(String),
+    /// The state names no validator set for the height (the table closed).
+    #[error("no validator set for height {0}")]
+    NoValidators(u64),
 }
 
 /// One decided height of the demo table.
@@ -98,8 +110,12 @@ impl DemoHeight {
 #[derive(Debug)]
 pub struct DemoTable {
     seat_keys: Vec<Keypair>,
+    /// Every player's key, newcomers' too.
+    keys: BTreeMap<PeerId, Keypair>,
     state: TableState,
     signed: BTreeMap<PeerId, u64>,
+    /// The validator set of each decided height, stored where it changes.
+    validators: BTreeMap<u64, Vec<PeerId>>,
 }
 
 impl DemoTable {
@@ -123,9 +139,11 @@ impl DemoTable {
         );
         let state = TableState::genesis(config, Arc::new(registry))?;
         Ok(DemoTable {
+            keys: seat_keys.iter().map(|k| (k.peer_id(), k.clone())).collect(),
             seat_keys,
             state,
             signed: BTreeMap::new(),
+            validators: BTreeMap::new(),
         })
     }
 
@@ -139,25 +157,98 @@ impl DemoTable {
         &self.state
     }
 
-    /// The seats' keys, in seat order.
+    /// The genesis seats' keys, in seat order.
     pub fn keys(&self) -> &[Keypair] {
         &self.seat_keys
     }
 
-    /// Signs `op` as the next operation of the player of seat `seat` (seat order of the config).
+    /// The key of `peer`, if it is a genesis seat's or was added by [`DemoTable::join`].
+    pub fn key_of(&self, peer: &PeerId) -> Option<&Keypair> {
+        self.keys.get(peer)
+    }
+
+    /// The validator set of `height` (canonical order): the set that certified it if it is
+    /// decided, or the set the latest state names for the next two heights.
+    pub fn validators(&self, height: u64) -> Option<Vec<PeerId>> {
+        if height > self.state.height() {
+            return self.state.validators_of(height).map(<[PeerId]>::to_vec);
+        }
+        self.validators
+            .range(..=height)
+            .next_back()
+            .map(|(_, set)| set.clone())
+    }
+
+    /// Signs `op` as the next operation of the player holding seat `seat`.
     pub fn sign(&mut self, seat: usize, op: Operation) -> Result<SignedOp, DemoError> {
-        let key = &self.seat_keys[seat % self.seat_keys.len()];
-        let peer = key.peer_id();
+        let peer = u16::try_from(seat)
+            .ok()
+            .and_then(|s| self.state.seat(Seat(s)))
+            .map(|s| s.peer)
+            .ok_or_else(|| DemoError::NoKey(format!("seat {seat}")))?;
+        self.sign_as(&peer, op)
+    }
+
+    /// Signs `op` as `peer`'s next operation (a newcomer's key must have been added by
+    /// [`DemoTable::join`]).
+    pub fn sign_as(&mut self, peer: &PeerId, op: Operation) -> Result<SignedOp, DemoError> {
+        let key = self
+            .keys
+            .get(peer)
+            .ok_or_else(|| DemoError::NoKey(peer.to_string()))?;
         let nonce = self
             .state
-            .next_nonce(&peer)
-            .max(self.signed.get(&peer).map_or(0, |n| n.saturating_add(1)));
+            .next_nonce(peer)
+            .max(self.signed.get(peer).map_or(0, |n| n.saturating_add(1)));
         let op = SignedOp::sign(key, &self.config().table_id, nonce, op)?;
-        self.signed.insert(peer, nonce);
+        self.signed.insert(*peer, nonce);
         Ok(op)
     }
 
-    /// Decides the next height with `ops`, certified by a quorum of the seats.
+    /// `key`'s player asks to sit down with `buy_in` (one height), and just enough validators
+    /// admit it to seat it (the next height); it votes from two heights later on. Returns both
+    /// heights.
+    pub fn join(&mut self, key: Keypair, buy_in: u64) -> Result<Vec<DemoHeight>, DemoError> {
+        let newcomer = key.peer_id();
+        self.keys.insert(newcomer, key);
+        let ask = self.sign_as(&newcomer, Operation::Join { buy_in })?;
+        let asked = self.decide(vec![ask])?;
+        let request = self
+            .state
+            .join_requests()
+            .get(&newcomer)
+            .cloned()
+            .ok_or_else(|| DemoError::NoJoinRequest(newcomer.to_string()))?;
+        let needed = 2 * request.admitters.len() / 3 + 1;
+        let admitters: Vec<PeerId> = request
+            .admitters
+            .iter()
+            .filter(|p| self.state.seat_of(p).is_some() && self.keys.contains_key(p))
+            .take(needed)
+            .copied()
+            .collect();
+        let mut admits = Vec::new();
+        for peer in admitters {
+            admits.push(self.sign_as(
+                &peer,
+                Operation::Admit {
+                    newcomer,
+                    requested_at: request.requested_at,
+                    admit: true,
+                },
+            )?);
+        }
+        let admitted = self.decide(admits)?;
+        Ok(vec![asked, admitted])
+    }
+
+    /// The player of seat `seat` leaves (one height); below four players the table closes.
+    pub fn leave(&mut self, seat: usize) -> Result<DemoHeight, DemoError> {
+        let op = self.sign(seat, Operation::Leave)?;
+        self.decide(vec![op])
+    }
+
+    /// Decides the next height with `ops`, certified by a quorum of its validator set.
     pub fn decide(&mut self, ops: Vec<SignedOp>) -> Result<DemoHeight, DemoError> {
         let timestamp_ms = self.state.timestamp_ms().saturating_add(DEMO_BLOCK_MS);
         let block = Block {
@@ -171,7 +262,15 @@ impl DemoTable {
         };
         let (state, events) = self.state.apply_block(&block)?;
         let value = block.to_value()?;
-        let certificate = self.certify(block.height, value.id());
+        let set = self
+            .state
+            .validators_of(block.height)
+            .ok_or(DemoError::NoValidators(block.height))?
+            .to_vec();
+        let certificate = self.certify_by(block.height, value.id(), quorum_of(&set))?;
+        if self.validators.values().next_back() != Some(&set) {
+            self.validators.insert(block.height, set);
+        }
         self.state = state.clone();
         Ok(DemoHeight {
             value,
@@ -181,37 +280,37 @@ impl DemoTable {
         })
     }
 
-    /// A certificate for `value` at `height` with the precommits of the first 2f+1 seats (what
-    /// a real decision needs at least), sorted by signer.
+    /// A certificate for `value` at `height` with the precommits of the first 2f+1 validators of
+    /// that height (what a real decision needs at least; [`DemoTable::validators`]), sorted by
+    /// signer. Falls back to the genesis seats for a height the table cannot name a set for.
     pub fn certify(&self, height: u64, value: ValueId) -> CommitCertificate {
-        let n = self.seat_keys.len();
-        let quorum = n - (n - 1) / 3;
-        let mut precommits: Vec<CommitSignature> = self.seat_keys[..quorum]
+        let set = self
+            .validators(height)
+            .unwrap_or_else(|| self.seat_keys.iter().map(Keypair::peer_id).collect());
+        let signers: Vec<&Keypair> = quorum_of(&set)
             .iter()
-            .map(|key| {
-                let vote = Vote {
-                    table: self.config().table_id,
-                    height: Height(height),
-                    round: Round(0),
-                    kind: VoteKind::Precommit,
-                    value: Some(value),
-                    signer: key.peer_id(),
-                }
-                .sign(key);
-                CommitSignature {
-                    signer: key.peer_id(),
-                    signature: vote.signature,
-                }
-            })
+            .filter_map(|p| self.keys.get(p))
             .collect();
-        precommits.sort_by_key(|c| c.signer);
-        CommitCertificate {
-            table: self.config().table_id,
-            height: Height(height),
-            round: Round(0),
-            value_id: value,
-            precommits,
-        }
+        certificate(self.config().table_id, height, value, &signers)
+    }
+
+    /// A certificate for `value` at `height` with the precommits of `signers` (any keys this
+    /// table knows, in or out of the height's set: for tests of the verifier).
+    pub fn certify_by(
+        &self,
+        height: u64,
+        value: ValueId,
+        signers: &[PeerId],
+    ) -> Result<CommitCertificate, DemoError> {
+        let keys = signers
+            .iter()
+            .map(|p| {
+                self.keys
+                    .get(p)
+                    .ok_or_else(|| DemoError::NoKey(p.to_string()))
+            })
+            .collect::<Result<Vec<&Keypair>, DemoError>>()?;
+        Ok(certificate(self.config().table_id, height, value, &keys))
     }
 
     /// The nonce seat `seat` reveals for roll `roll`.
@@ -286,5 +385,48 @@ impl DemoTable {
             }
         }
         Ok(heights)
+    }
+}
+
+/// The first 2f+1 keys of `set` (canonical order).
+fn quorum_of(set: &[PeerId]) -> &[PeerId] {
+    let n = set.len();
+    let quorum = n.saturating_sub(n.saturating_sub(1) / 3);
+    set.get(..quorum).unwrap_or(set)
+}
+
+/// A certificate for `value` at `height` of `table` with the precommits of `signers`, sorted by
+/// signer.
+fn certificate(
+    table: TableId,
+    height: u64,
+    value: ValueId,
+    signers: &[&Keypair],
+) -> CommitCertificate {
+    let mut precommits: Vec<CommitSignature> = signers
+        .iter()
+        .map(|key| {
+            let vote = Vote {
+                table,
+                height: Height(height),
+                round: Round(0),
+                kind: VoteKind::Precommit,
+                value: Some(value),
+                signer: key.peer_id(),
+            }
+            .sign(key);
+            CommitSignature {
+                signer: key.peer_id(),
+                signature: vote.signature,
+            }
+        })
+        .collect();
+    precommits.sort_by_key(|c| c.signer);
+    CommitCertificate {
+        table,
+        height: Height(height),
+        round: Round(0),
+        value_id: value,
+        precommits,
     }
 }

@@ -106,6 +106,22 @@ pub enum JournalError {
         /// The round.
         round: Round,
     },
+    /// The recovered table closed at `closed_at`: no height follows, so there is no validator
+    /// set to run a consensus engine with.
+    #[error("the table closed at height {closed_at}: no height follows it")]
+    TableClosed {
+        /// The closing height.
+        closed_at: u64,
+    },
+    /// The recovered state names no valid validator set for `height` (fewer than four keys, or
+    /// a key that is not a valid ed25519 key).
+    #[error("no validator set for height {height}: {reason}")]
+    Validators {
+        /// The height.
+        height: u64,
+        /// Why.
+        reason: String,
+    },
     /// The journal's history failed a check during recovery. The journal is left untouched.
     #[error("journal failed recovery: {0}")]
     Check(#[from] Failure),
@@ -206,9 +222,21 @@ pub enum Reason {
         /// The id the certificate's precommits sign.
         certified: String,
     },
-    /// The certificate does not verify against the seats.
-    #[error("certificate: {0}")]
+    /// The certificate does not verify against the validator set of its height (the players
+    /// seated two heights before, derived from the decided blocks since genesis): a signer not in
+    /// that set, a signer twice, no quorum of it, or a bad signature.
+    #[error("certificate (checked against the validator set of this height): {0}")]
     Certificate(#[from] VerifyError),
+    /// The validator set of the height cannot be derived from the state before it (fewer than
+    /// four validators, or a key that is not a valid ed25519 key).
+    #[error("no validator set for this height: {0}")]
+    Validators(String),
+    /// A height is journaled after the height that closed the table; no block may follow it.
+    #[error("recorded after the table closed at height {closed_at}")]
+    AfterClose {
+        /// The closing height.
+        closed_at: u64,
+    },
     /// The rules refuse the block on the previous state: a bad operation signature, a nonce out
     /// of order, an operation the table does not allow, a wrong parent or timestamp.
     #[error("block refused by the rules: {0}")]

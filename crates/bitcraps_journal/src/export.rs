@@ -1,5 +1,6 @@
 //! A hand history in JSON for other tools: the table, then every decided height with its block
-//! time, operations, events, state hash and certificate signers. Keys, hashes, nonces and
+//! time, operations, events, state hash and certificate signers, and the table's close (its
+//! height, every final balance and the bank) if it closed. Keys, hashes, nonces and
 //! signatures are hex strings.
 //!
 //! Exporting reads the records as they are and checks only their checksums; run
@@ -15,6 +16,7 @@ use bitcraps_game::Block;
 
 use crate::error::{hex, JournalError};
 use crate::reads::{check_format, read_config, read_heights};
+use crate::report::ClosingSummary;
 use crate::store;
 
 /// Format tag of the hand history.
@@ -28,8 +30,11 @@ const BATCH: usize = 512;
 /// { "format": "bitcraps-hand-history/v1", "table": hex, "config_hash": hex,
 ///   "genesis_time_ms": n, "bank_stake": n, "seats": [{"seat", "peer", "stack"}], "rules": {..},
 ///   "heights": [{"height", "timestamp_ms", "state_hash", "round", "signers": [hex],
-///                "operations": [{"author", "nonce", "op": {..}}], "events": [{..}]}] }
+///                "operations": [{"author", "nonce", "op": {..}}], "events": [{..}]}],
+///   "closed": null | {"height", "final_balances": [{"seat", "peer", "cashed_out"}], "bank"} }
 /// ```
+///
+/// `closed` is the close stated by the first `TableClosed` event among the exported heights.
 ///
 /// The file is never changed. Heights are streamed, so long sessions need little memory.
 pub fn export_json(path: impl AsRef<Path>, mut out: impl Write) -> Result<(), JournalError> {
@@ -62,6 +67,7 @@ pub fn export_json(path: impl AsRef<Path>, mut out: impl Write) -> Result<(), Jo
     write!(out, "{open},\"heights\":[").map_err(io)?;
     let mut from = 1;
     let mut first = true;
+    let mut closed = None;
     loop {
         let batch = read_heights(&db, path, from, BATCH)?;
         let Some(last) = batch.last().map(|h| h.height) else {
@@ -92,6 +98,9 @@ pub fn export_json(path: impl AsRef<Path>, mut out: impl Write) -> Result<(), Jo
                     })),
                 })
                 .collect::<Result<Vec<Json>, JournalError>>()?;
+            if closed.is_none() {
+                closed = ClosingSummary::from_events(stored.height, &stored.events);
+            }
             let events = stored
                 .events
                 .iter()
@@ -114,7 +123,9 @@ pub fn export_json(path: impl AsRef<Path>, mut out: impl Write) -> Result<(), Jo
         }
         from = last.saturating_add(1);
     }
-    out.write_all(b"]}\n").map_err(io)?;
+    out.write_all(b"],\"closed\":").map_err(io)?;
+    serde_json::to_writer(&mut out, &closed)?;
+    out.write_all(b"}\n").map_err(io)?;
     out.flush().map_err(io)
 }
 

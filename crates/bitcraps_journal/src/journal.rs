@@ -147,7 +147,8 @@ impl Journal {
         &self.config
     }
 
-    /// The consensus participants (the config's seats).
+    /// The genesis validator set (the config's seats): the set of heights 1 and 2. Later
+    /// heights' sets follow the decided seats ([`crate::Recovered::participant_sets`]).
     pub fn participants(&self) -> &Arc<ParticipantSet> {
         &self.participants
     }

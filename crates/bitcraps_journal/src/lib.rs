@@ -93,7 +93,7 @@ pub use plugin::{
 pub use records::{DecidedHeight, EvidenceRecord, StoredHeight};
 pub use recovery::Recovered;
 pub use replay::ReplayCheck;
-pub use report::{PlayerSummary, Report};
+pub use report::{ClosingSummary, FinalBalanceSummary, PlayerSummary, Report, ValidatorSetSummary};
 pub use stats::WriteStats;
 pub use store::FORMAT;
 pub use verify::{stored_config, verify_journal, verify_journal_with};

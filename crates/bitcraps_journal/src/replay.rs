@@ -1,7 +1,18 @@
 //! Re-applying a journal's decided heights from genesis, checking every one: the record
-//! checksums, the certificate, the block under the game's own rules (operation signatures,
-//! nonces, dice, payouts), the recorded state hash and events, and the accounting identity.
-//! Shared by recovery ([`crate::Journal::load`]) and the verifier ([`crate::verify_journal`]).
+//! checksums, the certificate against the validator set of its own height, the block under the
+//! game's own rules (operation signatures, nonces, dice, payouts), the recorded state hash and
+//! events, and the accounting identity; and that nothing follows the height that closed the
+//! table. Shared by recovery ([`crate::Journal::load`]) and the verifier
+//! ([`crate::verify_journal`]).
+//!
+//! # Whose certificate
+//!
+//! The validator set of height `h` is the set of players seated in the decided state after
+//! `h - 2` (`bitcraps_game::membership`): the state after `h - 1` names it
+//! ([`TableState::validators_next`]). The replay therefore derives every height's set from the
+//! blocks it has checked before, from the genesis seats on, and each change of the set is
+//! proven by the certified block that made it. A certificate signed by any other set (the
+//! genesis seats after a change, say) is refused at its height.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -9,7 +20,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable};
 
-use bitcraps_consensus::{CommitCertificate, ParticipantSet, Value};
+use bitcraps_consensus::{CommitCertificate, ParticipantSet, PeerId, Value};
 use bitcraps_game::{Block, Event, OpSignatures, Registry, TableConfig, TableState};
 
 use crate::error::{hex, Failure, JournalError, Reason};
@@ -21,13 +32,13 @@ use crate::store::{self, Key, BLOCKS, DECIDED};
 /// events and the accounting identity).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReplayCheck {
-    /// Every operation signature and every precommit signature, strictly
-    /// ([`CommitCertificate::verify`]). What the verifier does: it trusts nothing but the table
+    /// Every operation signature and every precommit signature, strictly, against the
+    /// validator set of the certificate's height ([`CommitCertificate::verify`]). What the verifier does: it trusts nothing but the table
     /// config.
     #[default]
     Full,
     /// Table, height and value id bind the certificate to the recorded block, and it lists
-    /// more than two thirds of the seats, each once; neither the precommit signatures nor the
+    /// more than two thirds of the validator set of its height, each once; neither the precommit signatures nor the
     /// operation signatures are checked again ([`OpSignatures::AlreadyChecked`]). For
     /// recovering the node's own journal: the engine verified the certificate and the game every
     /// operation before the node recorded the height, and every record is checksummed, so a
@@ -59,8 +70,39 @@ pub(crate) struct Step<'a> {
 pub(crate) struct Replayed {
     /// The last state that passed every check.
     pub(crate) state: TableState,
+    /// Every validator set the checked certificates were held to: the first height it signed
+    /// and its keys in canonical order (the genesis seats from height 1, then each change).
+    pub(crate) validator_sets: Vec<(u64, Vec<PeerId>)>,
     /// The first failure, if any (the replay stops there).
     pub(crate) failure: Option<Failure>,
+}
+
+/// The validator set of the height being replayed, rebuilt only when the seats change.
+struct Validators {
+    set: Option<ParticipantSet>,
+    history: Vec<(u64, Vec<PeerId>)>,
+}
+
+impl Validators {
+    /// The set of `height` as the state after `height - 1` (`parent`) names it.
+    fn of(&mut self, parent: &TableState, height: u64) -> Result<&ParticipantSet, Reason> {
+        let keys = parent
+            .validators_of(height)
+            .ok_or(Reason::Validators(format!(
+                "the state after height {} does not name the set of height {height}",
+                parent.height()
+            )))?;
+        let current = match self.set.take() {
+            Some(set) if set.ids() == keys => set,
+            _ => {
+                let set = ParticipantSet::new(keys.iter().copied())
+                    .map_err(|e| Reason::Validators(e.to_string()))?;
+                self.history.push((height, keys.to_vec()));
+                set
+            }
+        };
+        Ok(self.set.insert(current))
+    }
 }
 
 /// Replays the journal in `db` from the genesis of `config` (whose hash the caller checked
@@ -82,8 +124,10 @@ pub(crate) fn replay(
             )))
         }
     };
-    let participants = ParticipantSet::new(config.seats.iter().map(|s| s.peer))
-        .map_err(|e| JournalError::Check(Failure::new(0, Reason::Genesis(e.to_string()))))?;
+    let mut validators = Validators {
+        set: None,
+        history: Vec::new(),
+    };
     let db_error = |e: redb::Error| JournalError::from_db(path, e);
     let txn = db.begin_read().map_err(|e| db_error(e.into()))?;
     let blocks = txn.open_table(BLOCKS).map_err(|e| db_error(e.into()))?;
@@ -100,25 +144,31 @@ pub(crate) fn replay(
     for height in 1..=last {
         let block = blocks.get(height).map_err(|e| db_error(e.into()))?;
         let record = decided.get(height).map_err(|e| db_error(e.into()))?;
-        let checked = match (block, record) {
-            (None, _) => Err(Reason::Missing("block")),
-            (_, None) => Err(Reason::Missing("decision record")),
-            (Some(block), Some(record)) => check_height(
-                &state,
-                height,
-                block.value(),
-                record.value(),
-                config,
-                &participants,
-                check,
-                &mut visit,
-            ),
+        // Something is recorded at this height or after it (`last`), so after a close this
+        // height is already one too many.
+        let checked = match (block, record, state.closed_at()) {
+            (_, _, Some(closed_at)) => Err(Reason::AfterClose { closed_at }),
+            (None, _, None) => Err(Reason::Missing("block")),
+            (_, None, None) => Err(Reason::Missing("decision record")),
+            (Some(block), Some(record), None) => validators.of(&state, height).and_then(|set| {
+                check_height(
+                    &state,
+                    height,
+                    block.value(),
+                    record.value(),
+                    config,
+                    set,
+                    check,
+                    &mut visit,
+                )
+            }),
         };
         match checked {
             Ok(next) => state = next,
             Err(reason) => {
                 return Ok(Replayed {
                     state,
+                    validator_sets: validators.history,
                     failure: Some(Failure::new(height, reason)),
                 })
             }
@@ -126,6 +176,7 @@ pub(crate) fn replay(
     }
     Ok(Replayed {
         state,
+        validator_sets: validators.history,
         failure: None,
     })
 }
@@ -180,8 +231,9 @@ fn check_height(
     Ok(state)
 }
 
-/// Checks that `certificate` certifies `value` at `height` of this table with a quorum of the
-/// seats (and, with [`ReplayCheck::Full`], that every signature verifies).
+/// Checks that `certificate` certifies `value` at `height` of this table with a quorum of
+/// `participants`, the validator set of `height` (and, with [`ReplayCheck::Full`], that every
+/// signature verifies).
 pub(crate) fn check_certificate(
     certificate: &CommitCertificate,
     value: &Value,

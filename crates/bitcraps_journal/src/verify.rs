@@ -9,7 +9,7 @@ use crate::dice_audit::DiceAudit;
 use crate::error::{hex, Failure, JournalError, Reason};
 use crate::reads::{check_format, read_config, read_evidence};
 use crate::replay::{replay, ReplayCheck};
-use crate::report::Report;
+use crate::report::{ClosingSummary, Report};
 use crate::store::{self, BLOCKS};
 
 /// Verifies the journal at `path` against the table `config` (a table without custom
@@ -25,12 +25,15 @@ pub fn verify_journal(
 /// of `registry`. The file is read into memory and never changed.
 ///
 /// From genesis, every height in order: the record checksums; the commit certificate against
-/// the config's seats (table, height, the recorded block's id, a quorum of distinct seats, every
-/// signature strictly); the block under the game's own rules ([`TableState::apply_block`]:
+/// the validator set of its height, derived from the decided blocks before it (the genesis seats
+/// at heights 1 and 2, then the players seated two heights before: table, height, the recorded
+/// block's id, a quorum of distinct validators, every signature strictly); the block under the game's own rules ([`TableState::apply_block`]:
 /// every operation's signature and nonce, bets, bonds, dice flow, every payout, penalties,
 /// disputes); the recorded state hash and events against the recomputed ones (a changed payout
 /// is named); the accounting identity; and, independently, every roll's dice recomputed from
-/// the revealed nonces, each reveal checked against its decided commitment.
+/// the revealed nonces, each reveal checked against its decided commitment. A table that closed
+/// ([`bitcraps_game::Event::TableClosed`]) has its close and final balances in the report, and
+/// any record after the closing height fails at the height after it.
 ///
 /// `Err` only if the file cannot be read as a journal (missing, damaged, another format). A
 /// journal that opens but fails a check gives a [`Report`] whose `failure` names the first
@@ -66,8 +69,13 @@ pub fn verify_journal_with(
         });
     }
     let mut audit = DiceAudit::new(config.table_id.0);
+    let mut closed = None;
     let replayed = replay(&db, path, config, registry, ReplayCheck::Full, |step| {
-        audit.step(step.height, step.block, step.events)
+        audit.step(step.height, step.block, step.events)?;
+        if let Some(close) = ClosingSummary::from_events(step.height, step.events) {
+            closed = Some(close);
+        }
+        Ok(())
     })?;
     Ok(Report::new(
         &replayed.state,
@@ -75,7 +83,9 @@ pub fn verify_journal_with(
         audit.rolls,
         evidence,
         replayed.failure,
-    ))
+    )
+    .with_validator_sets(&replayed.validator_sets)
+    .with_close(closed))
 }
 
 /// The table config stored in the journal at `path` (to show it, or to check it against the

@@ -4,6 +4,7 @@ mod corruption;
 mod guard;
 mod honest;
 mod identity;
+mod membership;
 #[cfg(feature = "bevy")]
 mod own_ops;
 #[cfg(feature = "bevy")]
