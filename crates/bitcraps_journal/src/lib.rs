@@ -18,8 +18,11 @@
 //! let journal = Journal::open(data_dir.journal_path(&table_id), &config)?;   // creates or checks
 //! let recovered = journal.load()?;                       // replay + checks, or Err naming the height
 //! let chain = recovered.chain();                         // the game application's states
-//! let engine = recovered.engine(engine_config, key)?;    // Engine::restore with the durable guard
+//! let engine = recovered.engine(engine_config, key)?;    // Engine::restore with the durable guard,
+//!                                                        // the sets of the next two heights declared
+//!                                                        // (recovered.participant_sets())
 //! engine.handle(Input::StartHeight(recovered.next_height()), ..)
+//! // after applying each decided height h: engine.set_participants(h + 2, state's set of h + 2)
 //! // before any message the engine signed leaves (the plugin's PersistHook):
 //! journal.record_guard(&engine.persistent_state())?;     // durable on return; on Err send nothing
 //! // after applying a decision (Output::Decided → Chain::apply_decided):
@@ -35,9 +38,12 @@
 //! ## For anyone
 //!
 //! [`verify_journal`] re-checks a journal with nothing but the table config and returns a
-//! [`Report`] (heights, rolls, players, final balances, OK or the first failure with its
-//! height); [`export_json`] writes a hand history other tools can read. Both read the file into
-//! memory and never change it.
+//! [`Report`] (heights, the validator sets, rolls, players, final balances, the close if the
+//! table closed, OK or the first failure with its height). Every certificate is checked against
+//! the validator set of its own height, which the replay derives from the decided blocks from
+//! genesis on (the players seated two heights before; each change proven by the certified block
+//! that made it); [`export_json`] writes a hand history other tools can read. Both read the file
+//! into memory and never change it.
 //!
 //! ## Modules
 //!

@@ -120,6 +120,14 @@ fn a_table_whose_validators_changed_verifies_and_recovers() {
     assert!(text.contains("validator sets: 3"), "{text}");
     assert!(text.ends_with("OK"), "{text}");
     assert!(report.closed.is_none());
+    let mut out = Vec::new();
+    export_json(&path, &mut out).expect("exports");
+    let json: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert!(json["closed"].is_null(), "{}", json["closed"]);
+    assert_eq!(
+        json["heights"].as_array().map(Vec::len),
+        Some(heights.len())
+    );
 
     let journal = Journal::open(&path, table.config()).expect("open");
     for check in [ReplayCheck::OwnJournal, ReplayCheck::Full] {
