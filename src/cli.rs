@@ -55,7 +55,8 @@ pub struct Cli {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(3..=15))]
     pub bots: u16,
     /// Make the last bot cheat: it equivocates, withholds its dice reveal, forges votes, double
-    /// votes, ... The honest players catch and punish it.
+    /// votes, ... The honest players catch and punish it. The table then seats at least four
+    /// bots (five players), so that it plays on once the cheater is unseated.
     #[arg(long, value_enum, value_name = "KIND")]
     pub byzantine_bot: Option<Cheat>,
     /// No window: the bots (and a bot in your seat) play `--rolls` rolls, then a summary is

@@ -50,8 +50,15 @@ fn main() -> ExitCode {
 fn play(cli: Cli) -> Result<(), error::GameError> {
     let headless = cli.headless;
     let screenshot = cli.screenshot.is_some();
+    // A table below four players closes: with a cheater who will be unseated, seat at least
+    // five so that the honest four play on.
+    let bots = if cli.byzantine_bot.is_some() {
+        usize::from(cli.bots).max(4)
+    } else {
+        usize::from(cli.bots)
+    };
     let spec = TableSpec {
-        bots: usize::from(cli.bots),
+        bots,
         cheat: cli.byzantine_bot,
         seed: cli.seed,
         pace: if headless { Pace::Fast } else { Pace::Human },

@@ -40,18 +40,18 @@ fn a_withholding_bot_is_punished_and_the_books_still_balance() {
         "{out}"
     );
     assert!(out.contains(": balanced"), "{out}");
-    assert!(out.contains("on all 3 honest players: identical"), "{out}");
+    assert!(out.contains("on all 4 honest players: identical"), "{out}");
 }
 
 #[test]
 fn a_double_voter_is_caught_with_evidence() {
     let out = play(&["--rolls", "10", "--byzantine-bot", "double-vote"]).expect("double voter");
     assert!(
-        out.contains("misbehaviour detected: Bot 3 (double votes): double vote"),
+        out.contains("misbehaviour detected: Bot 4 (double votes): double vote"),
         "{out}"
     );
     assert!(
-        out.contains("penalty: Bot 3 (double votes) double vote"),
+        out.contains("penalty: Bot 4 (double votes) double vote"),
         "{out}"
     );
     assert!(out.contains(": balanced"), "{out}");

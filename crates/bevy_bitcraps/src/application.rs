@@ -9,7 +9,9 @@ use std::any::Any;
 use std::sync::Arc;
 
 use bevy::prelude::Resource;
-use bitcraps_consensus::{CommitCertificate, Evidence, Height, Round, Value, ValueValidity};
+use bitcraps_consensus::{
+    CommitCertificate, Evidence, Height, ParticipantSet, Round, Value, ValueValidity,
+};
 
 use crate::envelope::StateHash;
 use crate::error::ApplyError;
@@ -47,6 +49,15 @@ pub trait TableApplication: Send + Sync + 'static {
 
     /// The hash of the current state.
     fn state_hash(&self) -> StateHash;
+
+    /// The validator set of `height`, if the application's decided state determines it and
+    /// knows it yet (the craps table: the seated players after height − 2). `None` (the
+    /// default) keeps the configured participants at every height. The node declares the sets
+    /// of the height it starts and the next one to its engine; a message, vote or certificate
+    /// then counts only for the set of its own height.
+    fn participants_at(&self, _height: Height) -> Option<Arc<ParticipantSet>> {
+        None
+    }
 
     /// A participant misbehaved (the evidence has been verified): queue its penalty.
     fn on_evidence(&mut self, _evidence: &Evidence) {}

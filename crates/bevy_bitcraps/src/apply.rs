@@ -117,7 +117,12 @@ pub(crate) fn apply_decisions(
             }
         };
         book.record(height, hash);
-        for peer in config.participants.ids() {
+        let voters = node
+            .engine()
+            .participants_at(height)
+            .cloned()
+            .unwrap_or_else(|| config.participants.clone());
+        for peer in voters.ids() {
             if !decision.certificate.signers().any(|s| s == *peer) {
                 health.of(*peer).missed_precommits += 1;
             }

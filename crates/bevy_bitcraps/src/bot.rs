@@ -2,7 +2,10 @@
 //! withholds its dice reveals like a cheater would).
 
 use bevy::prelude::*;
-use bitcraps_game::{BetKind, Stage};
+use std::collections::BTreeSet;
+
+use bitcraps_consensus::PeerId;
+use bitcraps_game::{BetKind, Stage, TableState};
 
 use crate::application::TableApp;
 use crate::game_app::GameApp;
@@ -29,6 +32,22 @@ pub enum BotStrategy {
     },
 }
 
+/// How a bot answers a newcomer's request to sit down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdmissionPolicy {
+    /// Admits while fewer than this many players are seated, refuses beyond (the default:
+    /// up to 16, every seat).
+    UpTo(usize),
+    /// Refuses everyone.
+    RefuseAll,
+}
+
+impl Default for AdmissionPolicy {
+    fn default() -> Self {
+        AdmissionPolicy::UpTo(bitcraps_game::MAX_SEATED)
+    }
+}
+
 /// Plays the local seat. Spawn one on any entity of an App with [`crate::GamePlugin`] and add
 /// [`BotPlugin`]. As shooter it closes betting once `wait_heights` heights of betting have
 /// passed (so the others' bets get in).
@@ -40,6 +59,9 @@ pub struct BotPlayer {
     pub wait_heights: u64,
     /// Withhold dice reveals (a Byzantine bot: its bond is slashed and it loses its seat).
     pub withhold_reveals: bool,
+    /// How it answers newcomers asking to sit down.
+    pub admission: AdmissionPolicy,
+    answered: BTreeSet<(PeerId, u64)>,
     bet_on_roll: Option<u64>,
     closed_roll: Option<(u64, u64)>,
 }
@@ -51,9 +73,17 @@ impl BotPlayer {
             strategy,
             wait_heights: 2,
             withhold_reveals: false,
+            admission: AdmissionPolicy::default(),
+            answered: BTreeSet::new(),
             bet_on_roll: None,
             closed_roll: None,
         }
+    }
+
+    /// The same bot, answering newcomers with `policy`.
+    pub fn admitting(mut self, policy: AdmissionPolicy) -> BotPlayer {
+        self.admission = policy;
+        self
     }
 
     /// The same bot, withholding its reveals.
@@ -89,6 +119,10 @@ fn play(bot: &mut BotPlayer, player: &mut LocalPlayer) {
     let Some(seat) = player.seat() else {
         return;
     };
+    answer_newcomers(bot, player, state.clone());
+    let Some(state) = player.state() else {
+        return;
+    };
     let Stage::Betting { since } = *state.stage() else {
         return;
     };
@@ -120,6 +154,34 @@ fn play(bot: &mut BotPlayer, player: &mut LocalPlayer) {
             log::debug!("bot could not close betting: {e}");
         }
     }
+}
+
+/// Answers each waiting join request once, by the bot's [`AdmissionPolicy`].
+fn answer_newcomers(bot: &mut BotPlayer, player: &mut LocalPlayer, state: TableState) {
+    let me = player.peer();
+    let seated = state.seated().len();
+    for (newcomer, request) in state.join_requests() {
+        let key = (*newcomer, request.requested_at);
+        let may_answer = me.is_some_and(|me| request.admitters.contains(&me));
+        if !may_answer || bot.answered.contains(&key) {
+            continue;
+        }
+        let admit = match bot.admission {
+            AdmissionPolicy::UpTo(most) => seated < most,
+            AdmissionPolicy::RefuseAll => false,
+        };
+        bot.answered.insert(key);
+        if let Err(e) = player.answer_join(*newcomer, admit) {
+            log::debug!("bot could not answer a join request: {e}");
+        }
+    }
+    // Forget answers to requests that are gone.
+    bot.answered.retain(|(peer, at)| {
+        state
+            .join_requests()
+            .get(peer)
+            .is_some_and(|r| r.requested_at == *at)
+    });
 }
 
 /// Applies [`BotPlayer::withhold_reveals`] to the game application.

@@ -57,7 +57,15 @@ impl BitCrapsConfig {
         if !participants.contains(&keypair.peer_id()) {
             return Err(ConfigError::NotSeated(keypair.peer_id()));
         }
-        Ok(BitCrapsConfig {
+        Ok(BitCrapsConfig::unchecked(table, keypair, participants))
+    }
+
+    fn unchecked(
+        table: TableId,
+        keypair: Keypair,
+        participants: Arc<ParticipantSet>,
+    ) -> BitCrapsConfig {
+        BitCrapsConfig {
             table,
             keypair,
             participants,
@@ -71,7 +79,19 @@ impl BitCrapsConfig {
             keep_decided_markers: 16,
             journal_heights: 256,
             max_verify_queue: 16_384,
-        })
+        }
+    }
+
+    /// A configuration for a player who is not one of the genesis `participants`: it follows
+    /// the table from genesis (catching up from the others' certificates), asks for a seat with
+    /// a join operation, and votes once admitted. `participants` are the genesis seats.
+    pub fn newcomer(
+        table: TableId,
+        keypair: Keypair,
+        participants: impl IntoIterator<Item = PeerId>,
+    ) -> Result<BitCrapsConfig, ConfigError> {
+        let participants = Arc::new(ParticipantSet::new(participants)?);
+        Ok(BitCrapsConfig::unchecked(table, keypair, participants))
     }
 
     /// Fast timings for tests and local bots: short timeouts, frequent gossip, no wait for

@@ -7,7 +7,7 @@ use bitcraps_consensus::VoteKind;
 use crate::application::TableApp;
 use crate::node::ConsensusNode;
 use crate::status::ConsensusStatus;
-use crate::verify::VerifiedInbox;
+use crate::verify::{UnverifiedDecisions, VerifiedInbox};
 
 /// Set when the engine ran a gossip tick this frame (the apply set re-announces the state hash).
 #[derive(Resource, Default, Debug)]
@@ -18,6 +18,7 @@ pub(crate) fn drive_engine(
     mut node: ResMut<ConsensusNode>,
     mut app: ResMut<TableApp>,
     mut inbox: ResMut<VerifiedInbox>,
+    mut decisions: ResMut<UnverifiedDecisions>,
     mut gossip: ResMut<GossipFired>,
 ) {
     let now = time.elapsed();
@@ -25,6 +26,9 @@ pub(crate) fn drive_engine(
     node.ensure_started(&*app.0, now);
     while let Some((from, message)) = inbox.0.pop_front() {
         node.handle_message(message, from, &*app.0, now);
+    }
+    while let Some((from, decision)) = decisions.0.pop_front() {
+        node.handle_unverified_decision(decision, from, &*app.0, now);
     }
     node.fire_timeouts(&*app.0, now);
     node.answer_value_requests(&mut *app.0, now);

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use bitcraps_consensus::{
-    codec, CommitCertificate, Evidence, Height, Keypair, PeerId, Round, TableId, Value,
-    ValueValidity,
+    codec, CommitCertificate, Evidence, Height, Keypair, ParticipantSet, PeerId, Round, TableId,
+    Value, ValueValidity,
 };
 use bitcraps_game::dice::commit;
 use bitcraps_game::{
@@ -60,7 +60,19 @@ pub enum PoolRefusal {
     /// it), or does not encode; the error names the author.
     #[error(transparent)]
     Size(OpError),
+    /// The author has no seat, and the operation is not a request for one.
+    #[error("{author} has no seat at this table")]
+    NotSeated {
+        /// The author.
+        author: PeerId,
+    },
+    /// Too many join requests are waiting in the pool already.
+    #[error("too many players are already waiting for a seat")]
+    TooManyJoins,
 }
+
+/// Join requests of players without a seat kept in the pool at most.
+const MAX_POOLED_JOINS: usize = 16;
 
 /// A decided operation, for game code.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,6 +289,20 @@ impl GameApp {
                 author: op.author,
                 nonce: op.nonce,
             });
+        }
+        if self.state().seat_of(&op.author).is_none() {
+            // Players without a seat can only ask for one, and only a few at once wait here.
+            if !matches!(op.op, Operation::Join { .. }) {
+                return Err(PoolRefusal::NotSeated { author: op.author });
+            }
+            let waiting = self
+                .pool
+                .values()
+                .filter(|(o, _)| matches!(o.op, Operation::Join { .. }))
+                .count();
+            if waiting >= MAX_POOLED_JOINS && !self.pool.contains_key(&(op.author, op.nonce)) {
+                return Err(PoolRefusal::TooManyJoins);
+            }
         }
         let key = (op.author, op.nonce);
         let known = if op.nonce < self.state().next_nonce(&op.author) {
@@ -576,6 +602,14 @@ impl TableApplication for GameApp {
 
     fn has_pending(&self) -> bool {
         !self.pool.is_empty()
+    }
+
+    fn participants_at(&self, height: Height) -> Option<Arc<ParticipantSet>> {
+        match self.state().validator_set(height.0) {
+            Some(Ok(set)) => Some(Arc::new(set)),
+            // A closed table's sets may hold fewer than four keys: nothing to vote on any more.
+            Some(Err(_)) | None => None,
+        }
     }
 
     fn propose(&mut self, _height: Height, _round: Round) -> Option<Value> {

@@ -126,4 +126,6 @@ pub struct PenaltyApplied {
     pub bond_slashed: u64,
     /// Stakes forfeited to the bank.
     pub bets_forfeited: u64,
+    /// Free balance forfeited to the bank (the table's penalty rules).
+    pub balance_forfeited: u64,
 }

@@ -84,7 +84,7 @@ pub use application::{TableApp, TableApplication};
 pub use apply::StateHashBook;
 pub use basic_app::{BasicApp, BasicBlock, BasicSnapshot};
 pub use bitcraps_game;
-pub use bot::{BotPlayer, BotPlugin, BotStrategy};
+pub use bot::{AdmissionPolicy, BotPlayer, BotPlugin, BotStrategy};
 pub use byzantine::{ByzantineBot, ByzantineKind, ByzantinePlugin};
 pub use components::{DecidedHeight, DecidedProposal, Proposal, ProposalVotes, Vote, VoteFor};
 pub use config::BitCrapsConfig;
@@ -119,7 +119,7 @@ pub use transport::{
     Destination, InboundPacket, NetInbox, NetOutbox, OutboundPacket, Transport, TransportAppExt,
     TransportResource, TransportSystems,
 };
-pub use verify::{VerifiedInbox, VerifyStats};
+pub use verify::{UnverifiedDecisions, VerifiedInbox, VerifyStats};
 
 /// The most used items, for `use bevy_bitcraps::prelude::*`.
 pub mod prelude {

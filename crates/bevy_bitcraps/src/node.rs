@@ -1,13 +1,14 @@
 //! The local consensus node: the engine plus the host duties of `bitcraps_sim`'s reference host
 //! (timeouts, value requests, gossip ticks, catch-up from a journal), on Bevy's virtual clock.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bevy::prelude::Resource;
 use bitcraps_consensus::{
-    CommitCertificate, Decision, Engine, Evidence, Height, Input, Output, PeerId, PersistentState,
-    Round, Timeout, Value, WireMessage,
+    CommitCertificate, Decision, Engine, Evidence, Height, Input, Output, ParticipantSet, PeerId,
+    PersistentState, Round, Timeout, Value, WireMessage,
 };
 
 use crate::application::{TableApplication, Validity};
@@ -98,6 +99,12 @@ pub struct ConsensusNode {
     height_started: Duration,
     decided: VecDeque<PendingDecision>,
     persist: Option<PersistHook>,
+    /// Resumed from a persisted state (its engine must not be replaced).
+    restored: bool,
+    /// Every key of the validator sets the engine knows (this height's and the next): whose
+    /// messages the plugin accepts and checks signatures of. Membership of a message's own
+    /// height is checked again by the engine.
+    directory: Arc<ParticipantSet>,
     /// Effects of the inputs handled so far, drained by the plugin's systems.
     pub effects: Effects,
 }
@@ -134,6 +141,8 @@ impl ConsensusNode {
             height_started: Duration::ZERO,
             decided: VecDeque::new(),
             persist: None,
+            restored: false,
+            directory: config.participants.clone(),
             effects: Effects::default(),
         }
     }
@@ -163,12 +172,31 @@ impl ConsensusNode {
     ) -> ConsensusNode {
         let mut node = ConsensusNode::new(config);
         node.engine = engine;
+        node.restored = true;
         node.start_at = next_height.max(Height(1));
         node.journal.extend(recent);
         while node.journal.len() > node.journal_heights {
             node.journal.pop_first();
         }
         node
+    }
+
+    /// Moves a node that has not started yet to the table id of `config` (its engine is
+    /// rebuilt with the same keys, limits and faults). A started node keeps its table.
+    pub(crate) fn set_table(&mut self, config: &BitCrapsConfig) {
+        if self.started || self.restored {
+            log::error!(
+                "the consensus node already started or was restored: it keeps its table id"
+            );
+            return;
+        }
+        let mut engine_config = self.engine.config().clone();
+        engine_config.table = config.table;
+        self.engine = Engine::new(
+            engine_config,
+            config.keypair.clone(),
+            config.participants.clone(),
+        );
     }
 
     /// The engine (read-only).
@@ -215,7 +243,50 @@ impl ConsensusNode {
         self.timers.retain(|(_, t)| t.height >= height);
         self.value_requests.retain(|(h, _, _)| *h >= height);
         self.height_started = now;
+        self.declare_participants(height, app);
         self.handle(Input::StartHeight(height), app, now, None);
+    }
+
+    /// Declares the validator sets of `height` and the next one, as the application knows
+    /// them, and refreshes the directory of accepted keys.
+    fn declare_participants(&mut self, height: Height, app: &dyn TableApplication) {
+        for h in [height, height.next()] {
+            if let Some(set) = app.participants_at(h) {
+                if let Err(e) = self.engine.set_participants(h, set) {
+                    // Declared already (the same set) or a started height: nothing to change.
+                    log::debug!("validator set of height {h}: {e}");
+                }
+            }
+        }
+        let mut keys: BTreeSet<PeerId> = BTreeSet::new();
+        for h in [height, height.next()] {
+            if let Some(set) = self.engine.participants_at(h) {
+                keys.extend(set.ids().iter().copied());
+            }
+        }
+        // Fewer than four keys known (a closed table): keep the previous directory.
+        if let Ok(directory) = ParticipantSet::new(keys) {
+            self.directory = Arc::new(directory);
+        }
+    }
+
+    /// Every key this node currently accepts messages from (the validators of this height and
+    /// the next).
+    pub fn directory(&self) -> &Arc<ParticipantSet> {
+        &self.directory
+    }
+
+    /// Feeds a decision whose certificate has not been checked here (catch-up): the engine
+    /// checks it strictly against the validator set of its own height, now or once that set is
+    /// known.
+    pub(crate) fn handle_unverified_decision(
+        &mut self,
+        decision: Decision,
+        from: PeerId,
+        app: &dyn TableApplication,
+        now: Duration,
+    ) {
+        self.handle(Input::UnverifiedDecision(decision), app, now, Some(from));
     }
 
     /// Feeds a verified message from `from`.

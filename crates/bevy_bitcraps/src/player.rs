@@ -3,6 +3,7 @@
 
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
+use bitcraps_consensus::PeerId;
 use bitcraps_game::{BetId, BetKind, Dispute, DisputeId, Operation, Seat, TableState, Working};
 
 use crate::application::TableApp;
@@ -27,6 +28,12 @@ pub enum PlayerError {
     /// The payload could not be encoded.
     #[error(transparent)]
     Encode(#[from] bitcraps_consensus::EncodeError),
+    /// The local player already has a seat.
+    #[error("you already have a seat")]
+    AlreadySeated,
+    /// No such request to sit down is waiting.
+    #[error("that player is not waiting for a seat")]
+    NoRequest,
 }
 
 /// Acts as the local player. Operations are signed with the local key, broadcast to every
@@ -45,6 +52,11 @@ impl LocalPlayer<'_> {
     /// The latest decided table state.
     pub fn state(&self) -> Option<&TableState> {
         self.app.get::<GameApp>().map(GameApp::state)
+    }
+
+    /// The local player's key.
+    pub fn peer(&self) -> Option<PeerId> {
+        self.app.get::<GameApp>().map(GameApp::peer)
     }
 
     /// The local player's seat.
@@ -140,6 +152,42 @@ impl LocalPlayer<'_> {
     pub fn vote_dispute(&mut self, dispute: DisputeId, uphold: bool) -> Result<(), PlayerError> {
         self.seated_game()?
             .submit(Operation::DisputeVote { dispute, uphold });
+        Ok(())
+    }
+
+    /// Asks for a seat with `buy_in` chips (the local player must not be seated). It sits
+    /// down once more than 2/3 of the table's validators admitted it; watch
+    /// [`crate::GameEvent`] for `SeatJoined` or `JoinDeclined`.
+    pub fn join(&mut self, buy_in: u64) -> Result<(), PlayerError> {
+        let game = self.game()?;
+        if game.seat().is_some() {
+            return Err(PlayerError::AlreadySeated);
+        }
+        game.submit(Operation::Join { buy_in });
+        Ok(())
+    }
+
+    /// Leaves the table, cashing out balance and bond (only with no open bet and outside an
+    /// active roll). If fewer than four players would be left, the table closes.
+    pub fn leave(&mut self) -> Result<(), PlayerError> {
+        self.seated_game()?.submit(Operation::Leave);
+        Ok(())
+    }
+
+    /// Answers `newcomer`'s waiting request to sit down: `admit` true admits, false refuses.
+    pub fn answer_join(&mut self, newcomer: PeerId, admit: bool) -> Result<(), PlayerError> {
+        let game = self.seated_game()?;
+        let requested_at = game
+            .state()
+            .join_requests()
+            .get(&newcomer)
+            .map(|r| r.requested_at)
+            .ok_or(PlayerError::NoRequest)?;
+        game.submit(Operation::Admit {
+            newcomer,
+            requested_at,
+            admit,
+        });
         Ok(())
     }
 

@@ -21,7 +21,8 @@ use crate::sets::BitCrapsSystems;
 use crate::status::{ConsensusStatus, PeerHealth, TableView};
 use crate::transport;
 use crate::verify::{
-    verify_messages, SignatureCacheResource, VerifiedAnnouncements, VerifiedInbox, VerifyStats,
+    verify_messages, SignatureCacheResource, UnverifiedDecisions, VerifiedAnnouncements,
+    VerifiedInbox, VerifyStats,
 };
 
 /// Seats the local player at a BitCraps table: consensus objects become entities, decisions are
@@ -81,6 +82,7 @@ impl Plugin for BitCrapsPlugin {
             .init_resource::<EntityIndex>()
             .init_resource::<VerifyQueue>()
             .init_resource::<VerifiedInbox>()
+            .init_resource::<UnverifiedDecisions>()
             .init_resource::<VerifiedAnnouncements>()
             .init_resource::<SignatureCacheResource>()
             .init_resource::<VerifyStats>()

@@ -4,7 +4,9 @@
 use std::collections::VecDeque;
 
 use bevy::prelude::*;
-use bitcraps_consensus::{Height, InputError, PeerId, WireMessage};
+use bitcraps_consensus::{
+    Height, InputError, ParticipantSet, PeerId, SignedStatus, TableId, VerifiedMessage, WireMessage,
+};
 use sha2::{Digest, Sha256};
 
 use crate::byzantine::ByzantineBot;
@@ -16,6 +18,23 @@ use crate::messages::{ApplicationPacket, MessageRejected, Misbehaviour, Misbehav
 use crate::node::ConsensusNode;
 use crate::status::PeerHealth;
 use crate::transport::NetInbox;
+use crate::verify::VerifiedInbox;
+
+/// A status signed by `from` itself, who is not a validator: verified against its own key.
+fn stranger_status(
+    table: &TableId,
+    directory: &ParticipantSet,
+    from: PeerId,
+    status: SignedStatus,
+) -> Option<VerifiedMessage> {
+    if status.status.signer != from {
+        return None;
+    }
+    let mut keys: Vec<PeerId> = directory.ids().to_vec();
+    keys.push(from);
+    let keys = ParticipantSet::new(keys).ok()?;
+    WireMessage::Status(status).verify(table, &keys).ok()
+}
 
 /// A decoded message waiting for its signature check.
 #[derive(Debug)]
@@ -98,36 +117,58 @@ pub(crate) fn receive_packets(
     mut rejected: MessageWriter<MessageRejected>,
     mut misbehaviour: MessageWriter<MisbehaviourDetected>,
     mut application: MessageWriter<ApplicationPacket>,
+    mut verified_inbox: ResMut<VerifiedInbox>,
 ) {
     let current = node.engine().height();
     let horizon = Height(current.0.saturating_add(config.limits.max_future_heights));
     let limit = config.max_message_bytes;
     for packet in inbox.0.drain(..) {
         let from = packet.from;
-        if !config.participants.contains(&from) {
-            report(
-                RejectError::Stranger { peer: from },
-                &mut health,
-                &mut rejected,
-                &mut misbehaviour,
-            );
-            continue;
-        }
-        if let Some(bot) = byzantine.as_deref_mut() {
+        let stranger = !node.directory().contains(&from);
+        if let (Some(bot), false) = (byzantine.as_deref_mut(), stranger) {
             bot.record(&packet.bytes);
         }
         let envelope = match Envelope::decode(&packet.bytes, limit) {
             Ok(envelope) => envelope,
             Err(error) => {
-                report(
-                    RejectError::Decode { peer: from, error },
-                    &mut health,
-                    &mut rejected,
-                    &mut misbehaviour,
-                );
+                let error = if stranger {
+                    // Junk from someone who holds no vote: say who, not what.
+                    RejectError::Stranger { peer: from }
+                } else {
+                    RejectError::Decode { peer: from, error }
+                };
+                report(error, &mut health, &mut rejected, &mut misbehaviour);
                 continue;
             }
         };
+        if stranger {
+            // Someone who holds no vote: a newcomer asking to sit down, or catching up first.
+            match envelope {
+                // Its join request (the pool keeps only join requests of players not seated).
+                Envelope::Application(bytes) => {
+                    application.write(ApplicationPacket { from, bytes });
+                }
+                // Its signed status, for catch-up: decided heights are public.
+                Envelope::Consensus(WireMessage::Status(status)) => {
+                    match stranger_status(&config.table, node.directory(), from, status) {
+                        Some(verified) => verified_inbox.0.push_back((from, verified)),
+                        None => report(
+                            RejectError::Stranger { peer: from },
+                            &mut health,
+                            &mut rejected,
+                            &mut misbehaviour,
+                        ),
+                    }
+                }
+                _ => report(
+                    RejectError::Stranger { peer: from },
+                    &mut health,
+                    &mut rejected,
+                    &mut misbehaviour,
+                ),
+            }
+            continue;
+        }
         match envelope {
             Envelope::Consensus(message) => {
                 let height = message.height();

@@ -12,8 +12,8 @@ use std::collections::VecDeque;
 
 use bevy::prelude::*;
 use bitcraps_consensus::{
-    BatchOutcome, BatchVerifier, Height, PeerId, Round, SignatureCache, ValueId, VerifiedMessage,
-    VerifyError, WireMessage,
+    BatchOutcome, BatchVerifier, Decision, Height, ParticipantSet, PeerId, Round, SignatureCache,
+    TableId, ValueId, VerifiedMessage, VerifyError, WireMessage,
 };
 
 use crate::components::{Proposal, Vote};
@@ -22,12 +22,22 @@ use crate::envelope::SignedStateHash;
 use crate::error::RejectError;
 use crate::index::EntityIndex;
 use crate::messages::{MessageRejected, MisbehaviourDetected};
+use crate::node::ConsensusNode;
 use crate::receive::{report, Queued, Unverified, VerifyQueue};
 use crate::status::PeerHealth;
 
 /// Verified consensus messages waiting for the engine, with their senders.
 #[derive(Resource, Default, Debug)]
 pub struct VerifiedInbox(pub(crate) VecDeque<(PeerId, VerifiedMessage)>);
+
+/// Catch-up decisions waiting for the engine, with their senders. Their certificates are not
+/// checked here: the engine checks each strictly against the validator set of the decision's
+/// own height, which may only be known once the heights before it are applied.
+#[derive(Resource, Default, Debug)]
+pub struct UnverifiedDecisions(pub(crate) VecDeque<(PeerId, Decision)>);
+
+/// Catch-up decisions queued at most (beyond it the oldest are dropped; peers send them again).
+const MAX_QUEUED_DECISIONS: usize = 256;
 
 /// Verified state-hash announcements waiting for the apply set.
 #[derive(Resource, Default, Debug)]
@@ -98,7 +108,8 @@ fn proposal_header(message: &WireMessage) -> Option<(Height, Round, ValueId)> {
 
 /// Verifies the admitted messages one by one with `verify_strict` (through the cache).
 fn check_one_by_one(
-    config: &BitCrapsConfig,
+    table: &TableId,
+    keys: &ParticipantSet,
     cache: &mut SignatureCache,
     admitted: Vec<Queued>,
 ) -> Vec<Checked> {
@@ -114,11 +125,11 @@ fn check_one_by_one(
                     from,
                     entity,
                     header: proposal_header(&message),
-                    result: message.verify_cached(&config.table, &config.participants, Some(cache)),
+                    result: message.verify_cached(table, keys, Some(cache)),
                 },
                 Unverified::StateHash(statement) => Checked::StateHash {
                     from,
-                    ok: statement.verify(&config.table, &config.participants),
+                    ok: statement.verify(table, keys),
                     statement,
                 },
             },
@@ -130,11 +141,12 @@ fn check_one_by_one(
 /// same as [`check_one_by_one`]'s (see [`bitcraps_consensus::batch`] for the one residual
 /// difference, which only a Byzantine signer can cause, on its own messages).
 fn check_batched(
-    config: &BitCrapsConfig,
+    table: &TableId,
+    keys: &ParticipantSet,
     cache: &mut SignatureCache,
     admitted: Vec<Queued>,
 ) -> Vec<Checked> {
-    let mut batch = BatchVerifier::new(config.table, &config.participants);
+    let mut batch = BatchVerifier::new(*table, keys);
     let mut checked = Vec::with_capacity(admitted.len());
     // Which results come from the batch: state hashes for another table fail before it.
     let mut from_batch = Vec::with_capacity(admitted.len());
@@ -159,7 +171,7 @@ fn check_batched(
             }
             Unverified::StateHash(statement) => {
                 // As `SignedStateHash::verify`: the table, then membership and signature.
-                let same_table = statement.table == config.table;
+                let same_table = statement.table == *table;
                 if same_table {
                     batch.push_statement(
                         statement.signer,
@@ -196,6 +208,8 @@ fn check_batched(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn verify_messages(
     config: Res<BitCrapsConfig>,
+    node: Res<ConsensusNode>,
+    mut decisions: ResMut<UnverifiedDecisions>,
     mode: Option<Res<SignatureChecks>>,
     mut queue: ResMut<VerifyQueue>,
     mut cache: ResMut<SignatureCacheResource>,
@@ -221,12 +235,28 @@ pub(crate) fn verify_messages(
         let Some(queued) = queue.0.pop_front() else {
             break;
         };
+        if let Queued {
+            from,
+            message: Unverified::Consensus(WireMessage::Decision(decision)),
+            ..
+        } = queued
+        {
+            // Checked by the engine against its own height's validator set.
+            decisions.0.push_back((from, decision));
+            while decisions.0.len() > MAX_QUEUED_DECISIONS {
+                decisions.0.pop_front();
+            }
+            continue;
+        }
         used += c;
         admitted.push(queued);
     }
+    // Signatures are checked against every key of the validator sets the engine knows (this
+    // height's and the next); the engine then counts a message only for its own height's set.
+    let keys = node.directory().clone();
     let checked = match mode.map_or(SignatureChecks::Batched, |m| *m) {
-        SignatureChecks::Batched => check_batched(&config, &mut cache.0, admitted),
-        SignatureChecks::OneByOne => check_one_by_one(&config, &mut cache.0, admitted),
+        SignatureChecks::Batched => check_batched(&config.table, &keys, &mut cache.0, admitted),
+        SignatureChecks::OneByOne => check_one_by_one(&config.table, &keys, &mut cache.0, admitted),
     };
     for item in checked {
         match item {
@@ -373,8 +403,18 @@ mod tests {
             out.push(queued(keys[4].peer_id(), Unverified::StateHash(stranger)));
             out
         };
-        let batched = check_batched(&config, &mut SignatureCache::default(), admitted());
-        let one_by_one = check_one_by_one(&config, &mut SignatureCache::default(), admitted());
+        let batched = check_batched(
+            &config.table,
+            &config.participants,
+            &mut SignatureCache::default(),
+            admitted(),
+        );
+        let one_by_one = check_one_by_one(
+            &config.table,
+            &config.participants,
+            &mut SignatureCache::default(),
+            admitted(),
+        );
         assert_eq!(batched, one_by_one);
         let summary: Vec<bool> = batched
             .iter()
@@ -392,6 +432,12 @@ mod tests {
             Checked::Consensus { from, result: Err(VerifyError::BadSignature(signer)), .. }
                 if *from == keys[1].peer_id() && *signer == keys[2].peer_id()
         ));
-        assert!(check_batched(&config, &mut SignatureCache::default(), Vec::new()).is_empty());
+        assert!(check_batched(
+            &config.table,
+            &config.participants,
+            &mut SignatureCache::default(),
+            Vec::new(),
+        )
+        .is_empty());
     }
 }

@@ -1,6 +1,6 @@
 //! The craps table through the plugin with one Byzantine App of each kind not covered by
 //! `tests/game.rs` (equivocating proposer, silent, forger, replayer, garbage, lock breaker):
-//! the three honest Apps keep agreeing, keep rolling, keep their books balanced and never
+//! the four honest Apps keep agreeing, keep rolling, keep their books balanced and never
 //! accuse or punish one another; an equivocating proposer is reported with verifiable evidence
 //! and punished on its own seat.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -11,7 +11,8 @@ use bevy_bitcraps::bitcraps_game::{PenaltyReason, Seat as GameSeat, TableState};
 use bevy_bitcraps::testing::TestTable;
 use bevy_bitcraps::*;
 
-const HONEST: [usize; 3] = [0, 1, 2];
+/// Five Apps: a table of four would close when the Byzantine one is unseated.
+const HONEST: [usize; 4] = [0, 1, 2, 4];
 const BYZ: usize = 3;
 /// Rolls every honest App must see while the Byzantine App misbehaves.
 const ROLLS: usize = 6;
@@ -42,10 +43,10 @@ fn collect(
     seen.desync.extend(desync.read().cloned());
 }
 
-/// Four craps Apps with bots; App [`BYZ`] runs `kind`.
+/// Five craps Apps with bots; App [`BYZ`] runs `kind`.
 fn byzantine_table(seed: u64, kind: ByzantineKind) -> TestTable {
     TestTable::new(
-        4,
+        5,
         seed,
         |_, config| config,
         |i, app| {
@@ -292,11 +293,24 @@ fn a_silent_player_does_not_stop_the_table() {
         assert!(seen(t, i).misbehaviour.is_empty());
         // The silent player never precommits, so it is missing from the certificates.
         let health = t.apps[i].world().resource::<PeerHealth>();
+        // It is missing from every certificate while it holds a vote; after three missed rolls
+        // it loses its seat, and two heights later its vote.
         let missed = health.0.get(&o.byz).map_or(0, |h| h.missed_precommits);
+        let s = state(t, i);
+        let gone_at = s
+            .seats()
+            .iter()
+            .find(|seat| seat.peer == o.byz)
+            .and_then(|seat| match seat.status {
+                bevy_bitcraps::bitcraps_game::SeatStatus::Removed { at, .. } => Some(at),
+                _ => None,
+            });
+        let voted_until = gone_at.map_or(t.view(i).height.0, |at| at + 1);
         assert!(
-            missed >= t.view(i).height.0,
-            "App {i}: the silent player missed only {missed} precommits"
+            missed >= voted_until,
+            "App {i}: the silent player missed only {missed} precommits of {voted_until}"
         );
+        assert!(!s.validators_next().contains(&o.byz) || gone_at.is_none());
     }
 }
 

@@ -31,9 +31,10 @@ fn collect(
     seen.desync += desync.read().count();
 }
 
+/// Four bot Apps, or five with a Byzantine one (a table of four closes when it is unseated).
 fn game_table(seed: u64, byzantine: Option<(usize, Option<ByzantineKind>, bool)>) -> TestTable {
     TestTable::new(
-        4,
+        if byzantine.is_some() { 5 } else { 4 },
         seed,
         |_, config| config,
         |i, app| {
@@ -149,7 +150,7 @@ fn byz_seat_penalised(t: &TestTable, i: usize, byz: PeerId) -> Option<PenaltyRea
 #[test]
 fn a_withholding_bot_is_slashed_and_unseated() {
     let mut t = game_table(23, Some((3, None, true)));
-    let honest = [0, 1, 2];
+    let honest = [0, 1, 2, 4];
     let byz = t.keys[3].peer_id();
     assert!(t.run_until(20_000, |t| {
         honest
@@ -172,17 +173,31 @@ fn a_withholding_bot_is_slashed_and_unseated() {
 #[test]
 fn a_double_voter_is_reported_with_evidence_and_slashed() {
     let mut t = game_table(25, Some((3, Some(ByzantineKind::DoubleVoter), false)));
-    let honest = [0, 1, 2];
+    let honest = [0, 1, 2, 4];
     let byz = t.keys[3].peer_id();
-    assert!(t.run_until(20_000, |t| {
-        honest.iter().all(|i| {
-            byz_seat_penalised(t, *i, byz).is_some()
-                && seen(t, *i)
-                    .misbehaviour
-                    .iter()
-                    .any(|m| m.evidence().is_some())
-        })
-    }));
+    assert!(
+        t.run_until(20_000, |t| {
+            // Every honest App applies the penalty; at least one found the evidence itself (the
+            // conflicting votes go to different halves of the table).
+            honest
+                .iter()
+                .all(|i| byz_seat_penalised(t, *i, byz).is_some())
+                && honest.iter().any(|i| {
+                    seen(t, *i)
+                        .misbehaviour
+                        .iter()
+                        .any(|m| m.evidence().is_some())
+                })
+        }),
+        "heights {:?}, penalties {:?}, evidence {:?}",
+        honest.map(|i| t.view(i).height),
+        honest.map(|i| seen(&t, i).penalties.len()),
+        honest.map(|i| seen(&t, i)
+            .misbehaviour
+            .iter()
+            .filter(|m| m.evidence().is_some())
+            .count())
+    );
     for i in honest {
         assert_eq!(
             byz_seat_penalised(&t, i, byz),

@@ -29,7 +29,7 @@ use crate::bets::Seat;
 use crate::config::{SeatConfig, TableConfig};
 use crate::custom::Registry;
 use crate::dice::{commit, roll_from_seed, seed_from_reveals, Nonce};
-use crate::error::{BlockError, GenesisError};
+use crate::error::{BlockError, GenesisError, SignError};
 use crate::events::Event;
 use crate::ops::{Operation, SignedOp};
 use crate::state::{Stage, TableState};
@@ -50,6 +50,9 @@ pub enum DriverError {
     /// An operation could not be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// An operation could not be signed (too large, or not encodable).
+    #[error(transparent)]
+    Sign(#[from] SignError),
     /// No key for this player or seat.
     #[error("the driver holds no key for {0}")]
     NoKey(String),

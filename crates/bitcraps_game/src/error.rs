@@ -612,15 +612,6 @@ pub enum SignError {
     },
 }
 
-/// Bridge for [`LocalTable::sign`](crate::driver::LocalTable::sign), whose error type has no
-/// variant for a refused signature yet: the refusal travels as its message (naming the author
-/// and the sizes) inside [`DriverError::Encode`](crate::driver::DriverError::Encode).
-impl From<SignError> for crate::driver::DriverError {
-    fn from(error: SignError) -> Self {
-        crate::driver::DriverError::Encode(EncodeError(error.to_string()))
-    }
-}
-
 /// Why a table could not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GenesisError {
