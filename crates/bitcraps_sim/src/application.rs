@@ -46,6 +46,13 @@ pub trait Application {
         0
     }
 
+    /// The last height the application can decide, once it knows it (a craps table that
+    /// closed: no block after the closing one is valid). Liveness is then met when every honest
+    /// instance has decided it.
+    fn last_height(&self) -> Option<Height> {
+        None
+    }
+
     /// Safety violations found since the last call.
     fn take_violations(&mut self) -> Vec<String> {
         Vec::new()

@@ -1,15 +1,48 @@
 //! Safety checks run on every decision and every piece of evidence: agreement, validity,
-//! certificates, and evidence that names only Byzantine participants.
+//! certificates against the set of their own height, and evidence that names only Byzantine
+//! participants.
+//!
+//! The checker keeps its own [`SetSchedule`], fed with the first honest decision of each height
+//! (the agreed chain, since agreement is checked too): the set a certificate must prove a
+//! decision against is the one the decided chain implies for that height, whatever set the
+//! deciding instance's host declared.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use bitcraps_consensus::{
-    codec, CommitCertificate, Evidence, Height, ParticipantSet, PeerId, SignatureCache, TableId,
-    Value, ValueId,
+    codec, CommitCertificate, Evidence, Height, PeerId, SignatureCache, TableId, Value, ValueId,
 };
 use sha2::{Digest, Sha256};
 
 use crate::app::is_valid_value;
+use crate::membership::{Change, SetInterner, SetSchedule};
+
+/// What the churn did in one run, as the checker's schedule (the agreed chain) says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChurnReport {
+    /// Keys that took a seat.
+    pub joins: u64,
+    /// Members that gave their seat up.
+    pub leaves: u64,
+    /// Members removed for good.
+    pub unseats: u64,
+    /// Heights whose certificate (of an honest decision) carries the precommit of a key that
+    /// was not seated at genesis: newcomers took part.
+    pub newcomer_heights: u64,
+    /// Runs with at least one change (1 for a run; summed over a swarm).
+    pub runs_with_churn: u64,
+}
+
+impl ChurnReport {
+    /// Adds another run's (or swarm's) counts.
+    pub fn add(&mut self, other: &ChurnReport) {
+        self.joins += other.joins;
+        self.leaves += other.leaves;
+        self.unseats += other.unseats;
+        self.newcomer_heights += other.newcomer_heights;
+        self.runs_with_churn += other.runs_with_churn;
+    }
+}
 
 /// The safety checker of one run.
 #[derive(Debug)]
@@ -18,6 +51,9 @@ pub struct Checker {
     honest: BTreeSet<PeerId>,
     accusable: BTreeSet<PeerId>,
     decided: BTreeMap<Height, (ValueId, usize)>,
+    schedule: SetSchedule,
+    genesis: BTreeSet<PeerId>,
+    newcomer_heights: BTreeSet<Height>,
     verified_certificates: HashSet<[u8; 32]>,
     verified_evidence: HashSet<[u8; 32]>,
     /// Every violation found, in order.
@@ -31,13 +67,23 @@ pub struct Checker {
 
 impl Checker {
     /// A checker for a table whose honest keys are `honest` and whose Byzantine (or twinned)
-    /// keys, the only ones evidence may name, are `accusable`.
-    pub fn new(table: TableId, honest: BTreeSet<PeerId>, accusable: BTreeSet<PeerId>) -> Checker {
+    /// keys, the only ones evidence may name, are `accusable`; `schedule` computes the sets
+    /// from the genesis set `genesis` on.
+    pub fn new(
+        table: TableId,
+        honest: BTreeSet<PeerId>,
+        accusable: BTreeSet<PeerId>,
+        schedule: SetSchedule,
+        genesis: BTreeSet<PeerId>,
+    ) -> Checker {
         Checker {
             table,
             honest,
             accusable,
             decided: BTreeMap::new(),
+            schedule,
+            genesis,
+            newcomer_heights: BTreeSet::new(),
             verified_certificates: HashSet::new(),
             verified_evidence: HashSet::new(),
             violations: Vec::new(),
@@ -51,14 +97,31 @@ impl Checker {
         self.honest.contains(key)
     }
 
-    /// Checks a decision of an honest instance.
+    /// What the churn did so far.
+    pub fn churn(&self) -> ChurnReport {
+        let mut report = ChurnReport {
+            newcomer_heights: self.newcomer_heights.len() as u64,
+            ..ChurnReport::default()
+        };
+        for (_, change) in self.schedule.changes() {
+            match change {
+                Change::Join(_) => report.joins += 1,
+                Change::Leave(_) => report.leaves += 1,
+                Change::Unseat(_) => report.unseats += 1,
+            }
+        }
+        report.runs_with_churn = u64::from(!self.schedule.changes().is_empty());
+        report
+    }
+
+    /// Checks a decision of an honest instance; `sets` builds the participant sets.
     pub fn on_decided(
         &mut self,
         instance: usize,
         height: Height,
         value: &Value,
         certificate: &CommitCertificate,
-        participants: &ParticipantSet,
+        sets: &mut SetInterner,
         signatures: &mut SignatureCache,
     ) {
         // Agreement.
@@ -70,6 +133,11 @@ impl Checker {
             Some(_) => {}
             None => {
                 self.decided.insert(height, (value.id(), instance));
+                // The agreed chain: this decision fixes the set of height + 2.
+                if let Err(e) = self.schedule.on_decided(height, value) {
+                    self.violations
+                        .push(format!("schedule: instance {instance} at {height}: {e}"));
+                }
             }
         }
         // Validity.
@@ -89,9 +157,30 @@ impl Checker {
             ));
             return;
         }
+        if !self.newcomer_heights.contains(&height)
+            && certificate.signers().any(|s| !self.genesis.contains(&s))
+        {
+            self.newcomer_heights.insert(height);
+        }
         let digest = digest_of(certificate);
         if !digest.is_some_and(|d| self.verified_certificates.contains(&d)) {
-            match certificate.verify_cached(&self.table, participants, Some(signatures)) {
+            // `CommitCertificate::verify_at` with the agreed chain's set of the certificate's
+            // own height, through the run's signature cache.
+            let set = match self.schedule.at(certificate.height).map(|s| sets.get(s)) {
+                Some(Ok((_, set))) => set,
+                Some(Err(e)) => {
+                    self.violations
+                        .push(format!("schedule: set of {height}: {e}"));
+                    return;
+                }
+                None => {
+                    self.violations.push(format!(
+                        "certificate: instance {instance} decided {height} before the set of that height follows from the decided chain"
+                    ));
+                    return;
+                }
+            };
+            match certificate.verify_cached(&self.table, &set, Some(signatures)) {
                 Ok(()) => {
                     if let Some(d) = digest {
                         self.verified_certificates.insert(d);
@@ -104,19 +193,21 @@ impl Checker {
         }
     }
 
-    /// Checks evidence reported by an honest instance.
-    pub fn on_evidence(
-        &mut self,
-        instance: usize,
-        evidence: &Evidence,
-        participants: &ParticipantSet,
-    ) {
+    /// Checks evidence reported by an honest instance against the set of its height.
+    pub fn on_evidence(&mut self, instance: usize, evidence: &Evidence, sets: &mut SetInterner) {
         let digest = digest_of(evidence);
         if digest.is_some_and(|d| self.verified_evidence.contains(&d)) {
             self.evidence += 1;
             return;
         }
-        match evidence.verify(&self.table, participants) {
+        let height = evidence.height();
+        let Some(Ok((_, set))) = self.schedule.at(height).map(|s| sets.get(s)) else {
+            self.violations.push(format!(
+                "evidence: instance {instance} reported evidence of {height}, whose set does not follow from the decided chain"
+            ));
+            return;
+        };
+        match evidence.verify(&self.table, &set) {
             Ok(offender) if self.accusable.contains(&offender) => {
                 if let Some(d) = digest {
                     self.verified_evidence.insert(d);

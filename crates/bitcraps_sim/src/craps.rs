@@ -87,6 +87,8 @@ pub struct GameReport {
     pub hashes_compared: u64,
     /// The state hash at the lowest latest height of the honest instances.
     pub state_hash: Option<[u8; 32]>,
+    /// The height at which the table closed (fewer than four seats left), if it did.
+    pub closed_at: Option<u64>,
 }
 
 struct Player {
@@ -194,6 +196,13 @@ impl CrapsApp {
             rng,
             violations: Vec::new(),
         })
+    }
+
+    /// The table id derived from the genesis config: the consensus table id of the run.
+    pub fn table_id(&self) -> TableId {
+        self.chains
+            .first()
+            .map_or(TableId([0; 32]), |c| c.latest().config().table_id)
     }
 
     fn key_of(&self, peer: &PeerId) -> Option<usize> {
@@ -365,6 +374,7 @@ impl CrapsApp {
                 Event::DiceRolled { .. } => self.report.rolls += 1,
                 Event::BetPlaced { .. } => self.report.bets_placed += 1,
                 Event::BetResolved { .. } => self.report.bets_resolved += 1,
+                Event::TableClosed { .. } => self.report.closed_at = Some(state.height()),
                 Event::CommitmentsClosed { missed, .. } => {
                     for seat in missed {
                         let peer = state.seat(*seat).map(|s| s.peer);
@@ -550,6 +560,13 @@ impl Application for CrapsApp {
         CRAPS_LIVENESS_MS
     }
 
+    fn last_height(&self) -> Option<Height> {
+        self.latest
+            .as_ref()
+            .and_then(|state| state.closed_at())
+            .map(Height)
+    }
+
     fn take_violations(&mut self) -> Vec<String> {
         std::mem::take(&mut self.violations)
     }
@@ -564,69 +581,5 @@ impl Application for CrapsApp {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    fn app(withholders: usize) -> CrapsApp {
-        let overrides = Overrides {
-            nodes: Some(4),
-            craps: true,
-            withholders: Some(withholders),
-            ..Overrides::default()
-        };
-        let mut rng = ChaCha20Rng::seed_from_u64(9);
-        let settings = Settings::draw(9, &mut rng, &overrides);
-        let keys: Vec<Keypair> = (1..=4u8).map(|i| Keypair::from_seed([i; 32])).collect();
-        let roles = vec![Role::Honest; 4];
-        CrapsApp::new(
-            &settings,
-            &overrides,
-            &keys,
-            &[0, 1, 2, 3],
-            &roles,
-            TableId::from_name("t"),
-        )
-        .unwrap()
-    }
-
-    /// Negative control: a penalty on an honest player is reported.
-    #[test]
-    fn a_penalty_on_an_honest_player_is_a_violation() {
-        let mut a = app(1);
-        let withholder = a.report.withholders[0];
-        let honest = (withholder + 1) % 4;
-        a.report
-            .penalties
-            .push((withholder, PenaltyReason::Withheld { roll: 1 }));
-        assert!(a.check_penalties().is_empty());
-        a.report
-            .penalties
-            .push((honest, PenaltyReason::Withheld { roll: 1 }));
-        a.report.penalties.push((honest, PenaltyReason::DoubleVote));
-        assert_eq!(a.check_penalties().len(), 2);
-    }
-
-    /// Negative control: two honest instances that applied different blocks are reported.
-    #[test]
-    fn diverging_honest_states_are_a_violation() {
-        let mut a = app(0);
-        let genesis = a.chains[0].latest().clone();
-        let one = genesis.build_block(GENESIS_MS + 10, Vec::new()).unwrap();
-        let other = genesis.build_block(GENESIS_MS + 20, Vec::new()).unwrap();
-        for (i, b) in [&one, &one, &one, &other].into_iter().enumerate() {
-            a.chains[i]
-                .apply_decided(1, &b.block.to_value().unwrap())
-                .unwrap();
-        }
-        let found = a.check_hashes();
-        assert_eq!(found.len(), 3, "{found:?}");
-        let mut a = app(0);
-        for i in 0..4 {
-            a.chains[i]
-                .apply_decided(1, &one.block.to_value().unwrap())
-                .unwrap();
-        }
-        assert!(a.check_hashes().is_empty());
-        assert_eq!(a.report.hashes_compared, 6);
-    }
-}
+#[path = "craps_tests.rs"]
+mod tests;

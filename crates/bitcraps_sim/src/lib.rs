@@ -5,9 +5,13 @@
 //!
 //! One run = one seed: a single seeded ChaCha RNG draws the run's settings (table size, latency,
 //! loss, duplication, reordering, a partition, crashes of honest nodes, up to f Byzantine nodes
-//! of random kinds, or Twins), then drives a priority queue of deliveries and timeouts on a
-//! simulated clock. The checker runs after every step: agreement among honest nodes, validity of
-//! decided values, every certificate verifies, every piece of evidence names a Byzantine node.
+//! of random kinds, or Twins, and churn: spare keys and a rate of joins, leaves and unseats),
+//! then drives a priority queue of deliveries and timeouts on a simulated clock. The validator
+//! set of height `h + 2` follows from the decided value of `h` ([`membership`]); every instance
+//! derives it from its own decisions and declares it to its engine (the host side). The checker
+//! runs after every step: agreement among honest nodes, validity of decided values, every
+//! certificate verifies against the set of its own height, every piece of evidence names a
+//! Byzantine node.
 //! After the global stabilisation time the network heals and every honest node must decide
 //! [`sim::LIVENESS_HEIGHTS`] more heights within [`sim::LIVENESS_BOUND_MS`] of simulated time.
 //!
@@ -18,12 +22,16 @@ pub mod application;
 pub mod byzantine;
 pub mod checker;
 pub mod craps;
+mod host;
+pub mod membership;
 pub mod network;
 pub mod rng;
+mod send;
 pub mod settings;
 pub mod sim;
 pub mod swarm;
 
+pub use checker::ChurnReport;
 pub use settings::{ByzantineKind, Overrides, Settings};
 pub use sim::{run_seed, RunReport, Simulation};
 pub use swarm::{replay_command, run_swarm, SwarmSummary};

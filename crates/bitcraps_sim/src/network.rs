@@ -10,6 +10,7 @@ use bitcraps_consensus::{
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 
+use crate::membership::SetId;
 use crate::rng::{chance, uniform};
 use crate::settings::{Partition, Settings};
 
@@ -39,40 +40,54 @@ pub enum Rejected {
     Verify(String),
 }
 
-/// Decodes and verifies each distinct byte string once and shares the result across the
-/// simulated nodes (they all hold the same participant set): a signature is checked once per
-/// run, not once per recipient.
+/// Decodes each distinct byte string once, and verifies it once per participant set, sharing
+/// the results across the simulated nodes: a signature is checked once per run and set, not
+/// once per recipient. Sets change between heights (churn), and a faulty host may hold another
+/// set for a height than its peers, so results are keyed by (bytes, [`SetId`]).
 #[derive(Debug, Default)]
 pub struct VerifyCache {
-    results: HashMap<[u8; 32], Result<VerifiedMessage, Rejected>>,
+    decoded: HashMap<[u8; 32], Result<WireMessage, Rejected>>,
+    results: HashMap<([u8; 32], SetId), Result<VerifiedMessage, Rejected>>,
     /// Individual signatures already checked (precommits reappear inside certificates).
     pub signatures: SignatureCache,
-    /// Distinct byte strings verified.
+    /// Distinct (byte string, set) pairs verified.
     pub misses: u64,
     /// Lookups answered from the cache.
     pub hits: u64,
 }
 
 impl VerifyCache {
-    /// The verified message for a packet, or why it was rejected.
+    /// The decoded message of a packet, or why it does not decode.
+    pub fn decode(&mut self, packet: &Packet) -> Result<WireMessage, Rejected> {
+        self.decoded
+            .entry(packet.digest)
+            .or_insert_with(|| {
+                WireMessage::decode(&packet.bytes, MAX_MESSAGE_BYTES)
+                    .map_err(|e| Rejected::Decode(e.to_string()))
+            })
+            .clone()
+    }
+
+    /// The verified message for a packet (decoded by [`VerifyCache::decode`] as `message`)
+    /// against the participant set `set`, named `set_id`, or why it was rejected.
     pub fn verify(
         &mut self,
         packet: &Packet,
+        message: WireMessage,
         table: &TableId,
-        participants: &ParticipantSet,
+        set_id: SetId,
+        set: &ParticipantSet,
     ) -> Result<VerifiedMessage, Rejected> {
-        if let Some(result) = self.results.get(&packet.digest) {
+        let key = (packet.digest, set_id);
+        if let Some(result) = self.results.get(&key) {
             self.hits += 1;
             return result.clone();
         }
         self.misses += 1;
-        let result = WireMessage::decode(&packet.bytes, MAX_MESSAGE_BYTES)
-            .map_err(|e| Rejected::Decode(e.to_string()))
-            .and_then(|m| {
-                m.verify_cached(table, participants, Some(&mut self.signatures))
-                    .map_err(|e| Rejected::Verify(e.to_string()))
-            });
-        self.results.insert(packet.digest, result.clone());
+        let result = message
+            .verify_cached(table, set, Some(&mut self.signatures))
+            .map_err(|e| Rejected::Verify(e.to_string()));
+        self.results.insert(key, result.clone());
         result
     }
 }

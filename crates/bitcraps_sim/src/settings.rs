@@ -142,6 +142,15 @@ pub struct Settings {
     pub gossip_ms: u64,
     /// Honest engines ignore their lock (negative control only).
     pub disable_lock: bool,
+    /// Keys beyond the genesis set (numbered `nodes..nodes + spares`); their instances observe
+    /// until the churn seats them.
+    pub spares: usize,
+    /// Probability that a decided height changes the set two heights on
+    /// ([`crate::membership`]).
+    pub churn: f64,
+    /// Negative control: this instance's host declares each height's set one height early
+    /// ([`crate::sim::HostBug::WrongHeightSet`]).
+    pub wrong_height_set: Option<usize>,
 }
 
 /// Command-line constraints on what a run may draw.
@@ -160,12 +169,32 @@ pub struct Overrides {
     /// With `craps`: how many honest players withhold their reveals (`None`: 0 or 1, drawn
     /// from the seed).
     pub withholders: Option<usize>,
+    /// Fix the number of spare keys (not seated at genesis).
+    pub spares: Option<usize>,
+    /// Fix the churn rate (probability per decided height of a set change).
+    pub churn: Option<f64>,
+    /// Negative control: one honest instance's host applies set changes one height early.
+    pub wrong_height_set: bool,
 }
 
 impl Settings {
-    /// Number of simulated instances (twinned keys run twice).
+    /// Number of simulated instances (twinned keys run twice, spares run too).
     pub fn instances(&self) -> usize {
-        self.nodes + self.twins.len()
+        self.nodes + self.twins.len() + self.spares
+    }
+
+    /// Number of keys: the genesis participants and the spares.
+    pub fn keys(&self) -> usize {
+        self.nodes + self.spares
+    }
+
+    /// The key each instance runs: genesis keys, then the twins' second instances, then the
+    /// spares.
+    pub fn instance_keys(&self) -> Vec<usize> {
+        let mut keys: Vec<usize> = (0..self.nodes).collect();
+        keys.extend(self.twins.iter().copied());
+        keys.extend(self.nodes..self.nodes + self.spares);
+        keys
     }
 
     /// The largest number of Byzantine keys tolerated.
@@ -205,7 +234,21 @@ impl Settings {
         let loss = *pick(rng, &[0.0, 0.0, 0.05, 0.1, 0.2, 0.3]);
         let duplicate = *pick(rng, &[0.0, 0.0, 0.02, 0.1]);
         let gst_ms = uniform(rng, 2_000, 20_000);
-        let instances = nodes + twins.len();
+        // Churn: spare keys and a rate (none at the craps table, whose seats follow its game).
+        let (spare_draw, rate_draw) = (
+            *pick(rng, &[0usize, 1, 2, 3]),
+            *pick(rng, &[0.0, 0.05, 0.15, 0.3]),
+        );
+        let (default_spares, default_churn) = if overrides.craps {
+            (0, 0.0)
+        } else if overrides.wrong_height_set {
+            (2, 0.5)
+        } else {
+            (spare_draw, rate_draw)
+        };
+        let spares = overrides.spares.unwrap_or(default_spares);
+        let churn = overrides.churn.unwrap_or(default_churn);
+        let instances = nodes + twins.len() + spares;
         let partition = if !twins.is_empty() && chance(rng, 0.9) {
             // Twins: split every twin pair across the two sides, as Diem's Twins does.
             let mut side: Vec<bool> = (0..instances).map(|_| chance(rng, 0.5)).collect();
@@ -226,7 +269,8 @@ impl Settings {
         let crash_probability = *pick(rng, &[0.0, 0.0, 0.1, 0.3]);
         let byzantine_keys: Vec<usize> = rest.iter().take(count).copied().collect();
         let mut crashes = Vec::new();
-        for instance in 0..nodes {
+        let spare_instances = nodes + twins.len()..instances;
+        for instance in (0..nodes).chain(spare_instances) {
             if twins.contains(&instance) || byzantine_keys.contains(&instance) {
                 continue;
             }
@@ -251,7 +295,24 @@ impl Settings {
             propose_delay_ms: uniform(rng, 100, 800),
             gossip_ms: uniform(rng, 300, 1_200),
             disable_lock: overrides.disable_lock,
+            spares,
+            churn,
+            wrong_height_set: None,
         }
+        .with_wrong_height_set(rng, overrides.wrong_height_set && !overrides.craps)
+    }
+
+    /// Picks the instance of the wrong-height-set control: an honest genesis key's.
+    fn with_wrong_height_set(mut self, rng: &mut ChaCha20Rng, wanted: bool) -> Settings {
+        if wanted {
+            let honest: Vec<usize> = (0..self.nodes)
+                .filter(|k| !self.twins.contains(k) && !self.byzantine.iter().any(|(b, _)| b == k))
+                .collect();
+            if !honest.is_empty() {
+                self.wrong_height_set = Some(*pick(rng, &honest));
+            }
+        }
+        self
     }
 
     /// A one-line description for failure reports.
@@ -262,8 +323,12 @@ impl Settings {
             .map(|(k, kind)| format!("{k}:{kind}"))
             .collect();
         format!(
-            "n={} byzantine=[{}] twins={:?} loss={} dup={} latency={}+{}ms slow={} partition={} gst={}ms crashes={} gossip={}ms",
+            "n={} spares={} churn={}{} byzantine=[{}] twins={:?} loss={} dup={} latency={}+{}ms slow={} partition={} gst={}ms crashes={} gossip={}ms",
             self.nodes,
+            self.spares,
+            self.churn,
+            self.wrong_height_set
+                .map_or(String::new(), |i| format!(" wrong-height-set=#{i}")),
             byz.join(","),
             self.twins,
             self.loss,

@@ -1,21 +1,22 @@
 //! One deterministic run: a seeded ChaCha RNG, a priority queue of events on a simulated clock,
-//! the engines of every instance, and the checker after every step.
+//! the engines of every instance, and the checker after every step. The host side of each
+//! instance is in [`crate::host`], what each role sends in [`crate::send`], the validator set
+//! of each height in [`crate::membership`].
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use bitcraps_consensus::{
-    Decision, Engine, EngineConfig, Height, Input, Keypair, Output, ParticipantSet, PeerId, Round,
-    TableId, Timeout, WireMessage,
+    Decision, Engine, EngineConfig, Height, Input, Keypair, ParticipantSet, Round, TableId, Timeout,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 use crate::application::{Application, PlainApp};
-use crate::byzantine;
-use crate::checker::Checker;
+use crate::checker::{Checker, ChurnReport};
 use crate::craps::{CrapsApp, GameReport};
+use crate::membership::{ChurnRules, Seats, SetId, SetInterner, SetSchedule};
 use crate::network::{Network, Packet, VerifyCache};
 use crate::rng::{bytes32, chance, uniform};
 use crate::settings::{ByzantineKind, Overrides, Settings};
@@ -27,7 +28,7 @@ pub const LIVENESS_BOUND_MS: u64 = 120_000;
 /// Events a run may process before it is declared stuck.
 pub const MAX_EVENTS: u64 = 4_000_000;
 /// Decisions a host sends from its journal per catch-up request.
-const CATCH_UP_BATCH: usize = 8;
+pub(crate) const CATCH_UP_BATCH: usize = 8;
 /// Packets a replayer remembers.
 const REPLAY_MEMORY: usize = 64;
 
@@ -54,6 +55,8 @@ pub struct RunReport {
     pub refused: u64,
     /// What happened at the craps table (`--craps` runs only).
     pub game: Option<GameReport>,
+    /// What the churn did to the validator set.
+    pub churn: ChurnReport,
 }
 
 /// The part a simulated instance plays.
@@ -65,22 +68,45 @@ pub enum Role {
     Twin,
     /// Faulty.
     Byzantine(ByzantineKind),
+    /// Honest intentions, a bug injected into its host (negative controls): its decisions are
+    /// checked like an honest node's, its liveness is not required.
+    Buggy(HostBug),
 }
 
-struct Instance {
-    key: usize,
-    role: Role,
-    engine: Engine,
-    up: bool,
-    epoch: u64,
-    crash_mid_input: bool,
-    last_decided: Option<Height>,
+impl Role {
+    /// True for the roles whose decisions and evidence the checker holds to honest standards.
+    pub fn is_checked(self) -> bool {
+        matches!(self, Role::Honest | Role::Buggy(_))
+    }
+}
+
+/// A bug injected into an otherwise honest host (negative controls only).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum HostBug {
+    /// Declares to its engine, for each height, the set of the height after it: set changes
+    /// take effect one height early (no delay).
+    WrongHeightSet,
+}
+
+pub(crate) struct Instance {
+    pub(crate) key: usize,
+    pub(crate) role: Role,
+    pub(crate) engine: Engine,
+    pub(crate) up: bool,
+    pub(crate) epoch: u64,
+    pub(crate) crash_mid_input: bool,
+    pub(crate) last_decided: Option<Height>,
     /// The host's durable record of decisions (survives crashes), to serve catch-up.
-    journal: BTreeMap<Height, Decision>,
-    recorded: VecDeque<Arc<Packet>>,
+    pub(crate) journal: BTreeMap<Height, Decision>,
+    /// The sets this host derived from its own decisions (durable with the journal).
+    pub(crate) schedule: SetSchedule,
+    /// The host refused a message of a height beyond the sets it knows: it is behind, and asks
+    /// for decisions on its next gossip tick (its engine, which never saw the message, cannot).
+    pub(crate) behind_horizon: bool,
+    pub(crate) recorded: VecDeque<Arc<Packet>>,
 }
 
-enum Event {
+pub(crate) enum Event {
     Deliver {
         to: usize,
         packet: Arc<Packet>,
@@ -135,28 +161,29 @@ impl Ord for Queued {
 
 /// A simulation of one table under one seed's faults.
 pub struct Simulation {
-    settings: Settings,
-    rng: ChaCha20Rng,
-    now: u64,
+    pub(crate) settings: Settings,
+    pub(crate) rng: ChaCha20Rng,
+    pub(crate) now: u64,
     seq: u64,
     queue: BinaryHeap<Queued>,
-    instances: Vec<Instance>,
-    keys: Vec<Keypair>,
-    participants: Arc<ParticipantSet>,
-    table: TableId,
-    other_table: TableId,
-    network: Network,
-    cache: VerifyCache,
-    checker: Checker,
+    pub(crate) instances: Vec<Instance>,
+    pub(crate) keys: Vec<Keypair>,
+    /// The genesis set (heights 1 and 2).
+    pub(crate) genesis: Arc<ParticipantSet>,
+    /// Every key of the table, seated or not: whom catch-up requests are answered from.
+    pub(crate) everyone: (SetId, Arc<ParticipantSet>),
+    /// The run's distinct sets.
+    pub(crate) sets: SetInterner,
+    pub(crate) table: TableId,
+    pub(crate) other_table: TableId,
+    pub(crate) network: Network,
+    pub(crate) cache: VerifyCache,
+    pub(crate) checker: Checker,
     events: u64,
-    refused: u64,
+    pub(crate) refused: u64,
     liveness_target: Option<Height>,
-    trace: bool,
-    app: Box<dyn Application>,
-}
-
-fn short(s: &str) -> String {
-    s.chars().take(220).collect()
+    pub(crate) trace: bool,
+    pub(crate) app: Box<dyn Application>,
 }
 
 impl Simulation {
@@ -164,13 +191,29 @@ impl Simulation {
     pub fn new(seed: u64, overrides: &Overrides) -> Result<Simulation, String> {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let settings = Settings::draw(seed, &mut rng, overrides);
-        let keys: Vec<Keypair> = (0..settings.nodes)
+        let keys: Vec<Keypair> = (0..settings.keys())
             .map(|_| Keypair::from_seed(bytes32(&mut rng)))
             .collect();
-        let participants = Arc::new(
-            ParticipantSet::new(keys.iter().map(Keypair::peer_id)).map_err(|e| e.to_string())?,
-        );
-        let table = TableId::from_name(&format!("sim-{seed}"));
+        let mut sets = SetInterner::new(keys.iter().map(Keypair::peer_id).collect())
+            .map_err(|e| e.to_string())?;
+        let genesis_seats = Seats::genesis(settings.nodes);
+        let (_, genesis) = sets.get(genesis_seats).map_err(|e| e.to_string())?;
+        let everyone = sets.everyone().map_err(|e| e.to_string())?;
+        let mut protected = 0u64;
+        for k in settings
+            .twins
+            .iter()
+            .chain(settings.byzantine.iter().map(|(k, _)| k))
+        {
+            protected |= 1u64 << k;
+        }
+        let rules = Arc::new(ChurnRules {
+            rate: settings.churn,
+            keys: settings.keys(),
+            protected,
+        });
+        let schedule = SetSchedule::new(rules, genesis_seats);
+        let mut table = TableId::from_name(&format!("sim-{seed}"));
         let other_table = TableId::from_name(&format!("sim-{seed}-elsewhere"));
 
         let role_of = |key: usize| -> Role {
@@ -191,42 +234,48 @@ impl Simulation {
                 accusable.insert(key.peer_id());
             }
         }
-        let mut instance_keys: Vec<usize> = (0..settings.nodes).collect();
-        instance_keys.extend(settings.twins.iter().copied());
-        let roles: Vec<Role> = instance_keys.iter().map(|k| role_of(*k)).collect();
+        let instance_keys = settings.instance_keys();
+        let roles: Vec<Role> = instance_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| match role_of(*k) {
+                Role::Honest if settings.wrong_height_set == Some(i) => {
+                    Role::Buggy(HostBug::WrongHeightSet)
+                }
+                role => role,
+            })
+            .collect();
         let app: Box<dyn Application> = if overrides.craps {
-            Box::new(CrapsApp::new(
-                &settings,
-                overrides,
-                &keys,
-                &instance_keys,
-                &roles,
-                table,
-            )?)
+            // The craps table's id is derived from its whole genesis (the name is its nonce):
+            // consensus messages are signed for that id, so that the game can check them.
+            let craps = CrapsApp::new(&settings, overrides, &keys, &instance_keys, &roles, table)?;
+            table = craps.table_id();
+            Box::new(craps)
         } else {
             Box::new(PlainApp)
         };
-        let mut checker = Checker::new(table, honest, accusable);
+        let genesis_ids = genesis.ids().iter().copied().collect();
+        let mut checker = Checker::new(table, honest, accusable, schedule.clone(), genesis_ids);
         checker.check_plain_values = app.checks_plain_values();
         let instances = instance_keys
             .into_iter()
-            .map(|key| {
-                let role = role_of(key);
-                Instance {
-                    key,
-                    role,
-                    engine: Engine::new(
-                        engine_config(&settings, table, role),
-                        keys[key].clone(),
-                        participants.clone(),
-                    ),
-                    up: true,
-                    epoch: 0,
-                    crash_mid_input: false,
-                    last_decided: None,
-                    journal: BTreeMap::new(),
-                    recorded: VecDeque::new(),
-                }
+            .zip(roles)
+            .map(|(key, role)| Instance {
+                key,
+                role,
+                engine: Engine::new(
+                    engine_config(&settings, table, role),
+                    keys[key].clone(),
+                    genesis.clone(),
+                ),
+                up: true,
+                epoch: 0,
+                crash_mid_input: false,
+                last_decided: None,
+                journal: BTreeMap::new(),
+                schedule: schedule.clone(),
+                behind_horizon: false,
+                recorded: VecDeque::new(),
             })
             .collect();
         Ok(Simulation {
@@ -239,7 +288,9 @@ impl Simulation {
             queue: BinaryHeap::new(),
             instances,
             keys,
-            participants,
+            genesis,
+            everyone,
+            sets,
             table,
             other_table,
             cache: VerifyCache::default(),
@@ -269,6 +320,7 @@ impl Simulation {
             );
         }
         for to in 0..self.instances.len() {
+            self.declare_known(to);
             self.feed(to, Input::StartHeight(Height(1)));
             let offset = uniform(&mut self.rng, 0, self.settings.gossip_ms);
             self.push(offset, Event::Gossip { to, epoch: 0 });
@@ -291,6 +343,11 @@ impl Simulation {
                 break;
             }
             if let Some(target) = self.liveness_target {
+                // A closed craps table decides nothing after its last height.
+                let target = self
+                    .app
+                    .last_height()
+                    .map_or(target, |last| target.min(last));
                 if self.honest_reached(target) {
                     break;
                 }
@@ -330,6 +387,7 @@ impl Simulation {
             evidence: self.checker.evidence,
             refused: self.refused,
             game,
+            churn: self.checker.churn(),
         }
     }
 
@@ -367,7 +425,7 @@ impl Simulation {
             .unwrap_or(0)
     }
 
-    fn push(&mut self, after: u64, event: Event) {
+    pub(crate) fn push(&mut self, after: u64, event: Event) {
         self.push_at(self.now + after, event);
     }
 
@@ -393,9 +451,9 @@ impl Simulation {
                         rec.pop_front();
                     }
                 }
-                match self.cache.verify(&packet, &self.table, &self.participants) {
-                    Ok(message) => self.feed(to, Input::Message(message)),
-                    Err(_) => self.refused += 1,
+                match self.admit(to, &packet) {
+                    Some(input) => self.feed(to, input),
+                    None => self.refused += 1,
                 }
             }
             Event::Timeout { to, epoch, timeout } => {
@@ -406,6 +464,7 @@ impl Simulation {
             Event::Gossip { to, epoch } => {
                 if self.live(to, epoch) {
                     self.feed(to, Input::GossipTick);
+                    self.ask_for_decisions(to);
                     self.noise(to);
                     self.push(self.settings.gossip_ms, Event::Gossip { to, epoch });
                 }
@@ -451,294 +510,9 @@ impl Simulation {
             }
         }
     }
-
-    fn live(&self, to: usize, epoch: u64) -> bool {
-        let i = &self.instances[to];
-        i.up && i.epoch == epoch
-    }
-
-    fn crash(&mut self, to: usize) {
-        let i = &mut self.instances[to];
-        i.up = false;
-        i.crash_mid_input = false;
-        i.epoch += 1;
-    }
-
-    fn restart(&mut self, to: usize) {
-        if self.instances[to].up {
-            // A crash planned for the middle of an input that never came: it never happens.
-            self.instances[to].crash_mid_input = false;
-            return;
-        }
-        let state = self.instances[to].engine.persistent_state();
-        let key = self.instances[to].key;
-        let role = self.instances[to].role;
-        let config = engine_config(&self.settings, self.table, role);
-        let inst = &mut self.instances[to];
-        // Everything not persisted (votes, buffers, retained decisions) is lost.
-        inst.engine = Engine::restore(
-            config,
-            self.keys[key].clone(),
-            self.participants.clone(),
-            state.clone(),
-        );
-        inst.up = true;
-        let epoch = inst.epoch;
-        self.feed(to, Input::StartHeight(state.height));
-        let offset = uniform(&mut self.rng, 0, self.settings.gossip_ms);
-        self.push(offset, Event::Gossip { to, epoch });
-    }
-
-    /// Feeds an input to an instance and carries out the outputs, following up decisions with
-    /// the next height as an application would.
-    fn feed(&mut self, to: usize, input: Input) {
-        let mut pending = VecDeque::from([input]);
-        while let Some(input) = pending.pop_front() {
-            if !self.instances[to].up {
-                return;
-            }
-            let trace = self.trace && !matches!(input, Input::GossipTick);
-            let described = if trace {
-                format!("{input:?}")
-            } else {
-                String::new()
-            };
-            let validity = self.app.validity(to, self.now);
-            let handled = self.instances[to].engine.handle(input, &*validity);
-            drop(validity);
-            let outputs = match handled {
-                Ok(outputs) => outputs,
-                Err(e) => {
-                    if trace {
-                        eprintln!("{:>7} #{to} {} REFUSED {e}", self.now, short(&described));
-                    }
-                    self.refused += 1;
-                    continue;
-                }
-            };
-            if trace {
-                let e = &self.instances[to].engine;
-                eprintln!(
-                    "{:>7} #{to} [{} {} {:?} lock={:?} valid={:?}] <- {}",
-                    self.now,
-                    e.height(),
-                    e.round(),
-                    e.step(),
-                    e.locked_round(),
-                    e.valid_round(),
-                    short(&described)
-                );
-                for o in &outputs {
-                    eprintln!("            -> {}", short(&format!("{o:?}")));
-                }
-            }
-            // The host persists `persistent_state()` here, before anything leaves the node; a
-            // crash now loses the outputs but not the state (see `restart`).
-            let crashing = std::mem::take(&mut self.instances[to].crash_mid_input);
-            for output in outputs {
-                match output {
-                    Output::Broadcast(message) if !crashing => self.broadcast(to, message),
-                    Output::SendTo { peer, message } if !crashing => {
-                        self.send_to_key(to, peer, &message)
-                    }
-                    Output::CatchUp { peer, from } if !crashing => {
-                        let batch: Vec<Decision> = self.instances[to]
-                            .journal
-                            .range(from..)
-                            .take(CATCH_UP_BATCH)
-                            .map(|(_, d)| d.clone())
-                            .collect();
-                        for decision in batch {
-                            self.send_to_key(to, peer, &WireMessage::Decision(decision));
-                        }
-                    }
-                    Output::Broadcast(_) | Output::SendTo { .. } | Output::CatchUp { .. } => {}
-                    Output::ScheduleTimeout { timeout, after } => {
-                        let epoch = self.instances[to].epoch;
-                        let after = u64::try_from(after.as_millis()).unwrap_or(u64::MAX / 4);
-                        self.push(after, Event::Timeout { to, epoch, timeout });
-                    }
-                    Output::RequestValue { height, round } => {
-                        let epoch = self.instances[to].epoch;
-                        self.push(
-                            self.settings.propose_delay_ms,
-                            Event::ValueReady {
-                                to,
-                                epoch,
-                                height,
-                                round,
-                            },
-                        );
-                    }
-                    Output::Decided {
-                        height,
-                        value,
-                        certificate,
-                        ..
-                    } => {
-                        self.instances[to].last_decided = Some(height);
-                        self.instances[to].journal.insert(
-                            height,
-                            Decision {
-                                certificate: certificate.clone(),
-                                value: value.clone(),
-                            },
-                        );
-                        if self.instances[to].role == Role::Honest {
-                            self.checker.on_decided(
-                                to,
-                                height,
-                                &value,
-                                &certificate,
-                                &self.participants,
-                                &mut self.cache.signatures,
-                            );
-                        }
-                        self.app.on_decided(to, height, &value, self.now);
-                        let found = self.app.take_violations();
-                        self.checker.violations.extend(found);
-                        if !crashing {
-                            pending.push_back(Input::StartHeight(height.next()));
-                        }
-                    }
-                    Output::Evidence(evidence) => {
-                        if self.instances[to].role == Role::Honest {
-                            self.checker.on_evidence(to, &evidence, &self.participants);
-                        }
-                        self.app.on_evidence(to, &evidence);
-                    }
-                }
-            }
-            if crashing {
-                self.crash(to);
-                return;
-            }
-        }
-    }
-
-    fn broadcast(&mut self, from: usize, message: WireMessage) {
-        let key = self.keys[self.instances[from].key].clone();
-        let own = message.author() == Some(key.peer_id());
-        match self.instances[from].role {
-            Role::Honest | Role::Twin | Role::Byzantine(ByzantineKind::LockBreaker) => {
-                self.send_all(from, &message)
-            }
-            Role::Byzantine(ByzantineKind::Silent) => {}
-            Role::Byzantine(ByzantineKind::EquivocatingProposer) => match &message {
-                WireMessage::Proposal(p) if own => {
-                    let other = byzantine::equivocating_proposal(&key, p, from, &mut self.rng);
-                    self.split(from, &message, &WireMessage::Proposal(other));
-                }
-                _ => self.send_all(from, &message),
-            },
-            Role::Byzantine(ByzantineKind::DoubleVoter) => match &message {
-                WireMessage::Vote(v) if own => {
-                    let other = byzantine::conflicting_vote(&key, v, &mut self.rng);
-                    self.split(from, &message, &WireMessage::Vote(other));
-                }
-                _ => self.send_all(from, &message),
-            },
-            Role::Byzantine(ByzantineKind::Forger) => {
-                if let WireMessage::Vote(v) = &message {
-                    let victim_index = uniform(&mut self.rng, 0, self.keys.len() as u64) as usize;
-                    let victim = self.keys[victim_index].peer_id();
-                    for forged in byzantine::forged_votes(&key, v, victim) {
-                        self.send_all(from, &forged);
-                    }
-                }
-            }
-            Role::Byzantine(ByzantineKind::Replayer) => {
-                self.send_all(from, &message);
-                if let WireMessage::Vote(v) = &message {
-                    let replay = byzantine::cross_table_vote(&key, v, self.other_table);
-                    self.send_all(from, &WireMessage::Vote(replay));
-                }
-            }
-            Role::Byzantine(ByzantineKind::Garbage) => {
-                let genuine = message.encode().ok();
-                for junk in byzantine::garbage(&mut self.rng, genuine.as_deref()) {
-                    self.send_packet_all(from, Packet::new(junk));
-                }
-            }
-        }
-    }
-
-    /// Extra traffic of noisy Byzantine kinds on each gossip tick.
-    fn noise(&mut self, from: usize) {
-        match self.instances[from].role {
-            Role::Byzantine(ByzantineKind::Garbage) => {
-                for junk in byzantine::garbage(&mut self.rng, None) {
-                    self.send_packet_all(from, Packet::new(junk));
-                }
-            }
-            Role::Byzantine(ByzantineKind::Replayer) => {
-                let recorded = &self.instances[from].recorded;
-                if !recorded.is_empty() {
-                    let i = uniform(&mut self.rng, 0, recorded.len() as u64) as usize;
-                    let packet = recorded[i].clone();
-                    self.send_packet_all(from, packet);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn split(&mut self, from: usize, a: &WireMessage, b: &WireMessage) {
-        let (Ok(a), Ok(b)) = (a.encode(), b.encode()) else {
-            return;
-        };
-        let (a, b) = (Packet::new(a), Packet::new(b));
-        for to in 0..self.instances.len() {
-            if to != from {
-                let packet = if chance(&mut self.rng, 0.5) { &a } else { &b };
-                self.send_packet(from, to, packet.clone());
-            }
-        }
-    }
-
-    fn send_all(&mut self, from: usize, message: &WireMessage) {
-        if let Ok(bytes) = message.encode() {
-            self.send_packet_all(from, Packet::new(bytes));
-        }
-    }
-
-    fn send_packet_all(&mut self, from: usize, packet: Arc<Packet>) {
-        for to in 0..self.instances.len() {
-            if to != from {
-                self.send_packet(from, to, packet.clone());
-            }
-        }
-    }
-
-    fn send_to_key(&mut self, from: usize, peer: PeerId, message: &WireMessage) {
-        if self.instances[from].role == Role::Byzantine(ByzantineKind::Silent) {
-            return;
-        }
-        let Ok(bytes) = message.encode() else {
-            return;
-        };
-        let packet = Packet::new(bytes);
-        for to in 0..self.instances.len() {
-            if to != from && self.keys[self.instances[to].key].peer_id() == peer {
-                self.send_packet(from, to, packet.clone());
-            }
-        }
-    }
-
-    fn send_packet(&mut self, from: usize, to: usize, packet: Arc<Packet>) {
-        for delay in self.network.delays(&mut self.rng, from, to, self.now) {
-            self.push(
-                delay,
-                Event::Deliver {
-                    to,
-                    packet: packet.clone(),
-                },
-            );
-        }
-    }
 }
 
-fn engine_config(settings: &Settings, table: TableId, role: Role) -> EngineConfig {
+pub(crate) fn engine_config(settings: &Settings, table: TableId, role: Role) -> EngineConfig {
     let mut config = EngineConfig::new(table);
     // The negative control disables the lock rule in every engine, Byzantine ones included, so
     // that an equivocator's engine also proposes afresh instead of its valid value.
@@ -762,6 +536,7 @@ pub fn run_seed(seed: u64, overrides: &Overrides) -> RunReport {
             evidence: 0,
             refused: 0,
             game: None,
+            churn: ChurnReport::default(),
         },
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use crate::checker::ChurnReport;
 use crate::settings::Overrides;
 use crate::sim::{run_seed, RunReport};
 
@@ -29,6 +30,10 @@ pub struct SwarmSummary {
     pub bets: u64,
     /// `--craps`: penalties (all on cheaters, or the run has a violation), summed over runs.
     pub penalties: u64,
+    /// Set changes, summed over runs.
+    pub churn: ChurnReport,
+    /// Inputs and packets refused by honest and faulty instances alike, summed over runs.
+    pub refused: u64,
 }
 
 impl SwarmSummary {
@@ -37,6 +42,15 @@ impl SwarmSummary {
         format!(
             "craps: rolls={} bets={} penalties={}",
             self.rolls, self.bets, self.penalties
+        )
+    }
+
+    /// The churn line: `churn: runs_with_churn=R joins=J leaves=L unseats=U newcomer_heights=N`.
+    pub fn churn_line(&self) -> String {
+        let c = &self.churn;
+        format!(
+            "churn: runs_with_churn={} joins={} leaves={} unseats={} newcomer_heights={}",
+            c.runs_with_churn, c.joins, c.leaves, c.unseats, c.newcomer_heights
         )
     }
 
@@ -91,6 +105,8 @@ pub fn run_swarm(
         summary.runs += 1;
         summary.heights += report.heights;
         summary.evidence += report.evidence;
+        summary.refused += report.refused;
+        summary.churn.add(&report.churn);
         if let Some(game) = &report.game {
             summary.rolls += game.rolls;
             summary.bets += game.bets_placed;
@@ -121,6 +137,15 @@ pub fn replay_command(seed: u64, overrides: &Overrides) -> String {
     }
     if overrides.disable_lock {
         cmd.push_str(" --disable-lock");
+    }
+    if let Some(s) = overrides.spares {
+        cmd.push_str(&format!(" --spares {s}"));
+    }
+    if let Some(c) = overrides.churn {
+        cmd.push_str(&format!(" --churn {c}"));
+    }
+    if overrides.wrong_height_set {
+        cmd.push_str(" --wrong-height-set");
     }
     if overrides.craps {
         cmd.push_str(" --craps");

@@ -51,7 +51,32 @@ fn expect_violation_succeeds_only_when_one_is_found() {
 }
 
 #[test]
+fn wrong_height_set_control_is_caught_and_churn_is_reported() {
+    let (ok, stdout) = sim(&[
+        "--runs",
+        "300",
+        "--nodes",
+        "4",
+        "--wrong-height-set",
+        "--expect-violation",
+    ]);
+    assert!(ok, "{stdout}");
+    assert!(stdout.contains("wrong-height-set=#"), "{stdout}");
+    assert!(stdout.contains("certificate: instance"), "{stdout}");
+    assert!(stdout.contains(" --wrong-height-set"), "{stdout}");
+    let churn = stdout
+        .lines()
+        .find(|l| l.starts_with("churn: runs_with_churn="))
+        .unwrap_or_default();
+    assert!(!churn.contains("runs_with_churn=0 "), "{churn}");
+}
+
+#[test]
 fn bad_arguments_are_refused() {
+    let (ok, _) = sim(&["--churn", "1.5"]);
+    assert!(!ok);
+    let (ok, _) = sim(&["--craps", "--wrong-height-set"]);
+    assert!(!ok);
     let (ok, _) = sim(&["--nodes", "3"]);
     assert!(!ok);
     let (ok, _) = sim(&["--byzantine", "nonsense"]);

@@ -23,6 +23,7 @@ fn assert_clean(summary: &bitcraps_sim::SwarmSummary) {
 fn swarm_of_2000_runs_is_safe_and_live() {
     let mut runs = 0;
     let mut heights = 0;
+    let mut churned = 0;
     for (i, nodes) in [4usize, 7, 10, 16].into_iter().enumerate() {
         let overrides = Overrides {
             nodes: Some(nodes),
@@ -33,7 +34,10 @@ fn swarm_of_2000_runs_is_safe_and_live() {
         assert_eq!(summary.runs, 500);
         runs += summary.runs;
         heights += summary.heights;
+        churned += summary.churn.runs_with_churn;
     }
+    // The swarm's seeds draw validator-set churn too.
+    assert!(churned > 200, "only {churned} runs changed their set");
     assert_eq!(runs, 2_000);
     // Every run decides several heights: the swarm is not vacuous.
     assert!(heights > 2_000 * 3, "only {heights} heights decided");

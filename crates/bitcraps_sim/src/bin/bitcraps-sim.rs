@@ -36,6 +36,18 @@ struct Cli {
     /// With --craps: honest players who never reveal (default: 0 or 1, drawn per seed).
     #[arg(long)]
     withholders: Option<usize>,
+    /// Spare keys, not seated at genesis, that the churn may seat (default: 0-3, drawn per
+    /// seed; 0 with --craps).
+    #[arg(long)]
+    spares: Option<usize>,
+    /// Churn rate: probability that a decided height changes the validator set two heights on
+    /// (a join, a leave or an unseat; default: 0, 0.05, 0.15 or 0.3, drawn per seed).
+    #[arg(long)]
+    churn: Option<f64>,
+    /// Negative control: one honest node's host applies set changes one height early (the
+    /// wrong height's set). Pair with --expect-violation.
+    #[arg(long)]
+    wrong_height_set: bool,
     /// Succeed only if a safety violation is found (for negative controls).
     #[arg(long)]
     expect_violation: bool,
@@ -52,7 +64,22 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Some(rate) = cli.churn {
+        if !(0.0..=1.0).contains(&rate) {
+            eprintln!("error: --churn {rate}: a probability, between 0 and 1");
+            return ExitCode::from(2);
+        }
+    }
+    if cli.craps && (cli.wrong_height_set || cli.spares.is_some() || cli.churn.is_some()) {
+        eprintln!(
+            "error: --craps seats its players itself: no --spares, --churn or --wrong-height-set"
+        );
+        return ExitCode::from(2);
+    }
     let overrides = Overrides {
+        spares: cli.spares,
+        churn: cli.churn,
+        wrong_height_set: cli.wrong_height_set,
         nodes: cli.nodes,
         byzantine: cli.byzantine,
         twins: cli.twins,
@@ -87,6 +114,8 @@ fn main() -> ExitCode {
     }
     if cli.craps {
         println!("{}", summary.craps_line());
+    } else {
+        println!("{}", summary.churn_line());
     }
     println!("{}", summary.line());
     let ok = if cli.expect_violation {
