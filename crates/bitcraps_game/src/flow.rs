@@ -92,15 +92,7 @@ impl Tx<'_> {
                 break;
             };
             let b = self.data.bets.remove(index);
-            if let Some(s) = self.data.seats.get_mut(usize::from(b.bet.seat.0)) {
-                s.balance = chips::add(s.balance, b.bet.amount)?;
-            }
-            self.events.push(Event::BetReturned {
-                id: b.id,
-                seat: b.bet.seat,
-                amount: b.bet.amount,
-                reason: ReturnReason::BankCannotCover,
-            });
+            self.return_bet(&b, ReturnReason::BankCannotCover)?;
         }
         let mut eligible = BTreeSet::new();
         for seat in self.data.seated() {

@@ -414,15 +414,7 @@ impl Tx<'_> {
     fn close_table(&mut self) -> Result<(), ChipOverflow> {
         let height = self.data.height;
         for b in std::mem::take(&mut self.data.bets) {
-            if let Some(s) = self.data.seats.get_mut(usize::from(b.bet.seat.0)) {
-                s.balance = chips::add(s.balance, b.bet.amount)?;
-            }
-            self.events.push(Event::BetReturned {
-                id: b.id,
-                seat: b.bet.seat,
-                amount: b.bet.amount,
-                reason: ReturnReason::TableClosed,
-            });
+            self.return_bet(&b, ReturnReason::TableClosed)?;
         }
         for slot in self.data.custom.values_mut() {
             for (seat, pot) in std::mem::take(&mut slot.pots) {

@@ -89,6 +89,25 @@ impl Tx<'_> {
         *self.cover = None;
     }
 
+    /// Gives a bet taken off the table (already removed from the open bets) back to its
+    /// owner's balance, with the event saying why.
+    pub(crate) fn return_bet(
+        &mut self,
+        bet: &OpenBet,
+        reason: ReturnReason,
+    ) -> Result<(), ChipOverflow> {
+        if let Some(s) = self.data.seats.get_mut(usize::from(bet.bet.seat.0)) {
+            s.balance = chips::add(s.balance, bet.bet.amount)?;
+        }
+        self.events.push(Event::BetReturned {
+            id: bet.id,
+            seat: bet.bet.seat,
+            amount: bet.bet.amount,
+            reason,
+        });
+        Ok(())
+    }
+
     /// Records `bet` of `seat` as lost (forfeited to the bank by the caller) and returns its
     /// amount.
     fn forfeit(&mut self, bet: &OpenBet, seat: Seat) -> u64 {

@@ -323,6 +323,18 @@ fn evidence(e: GameEvidence) -> Operation {
     Operation::Dispute(Dispute::Evidence(Box::new(e)))
 }
 
+/// Evidence that the player at `seat` signed two bank fundings under its first nonce.
+fn double_signed(t: &LocalTable, seat: Seat) -> Operation {
+    let cheat = t.key(seat).unwrap().clone();
+    let table_id = t.table_id();
+    let a = SignedOp::sign(&cheat, &table_id, 1, Operation::FundBank { amount: 1 }).unwrap();
+    let b = SignedOp::sign(&cheat, &table_id, 1, Operation::FundBank { amount: 2 }).unwrap();
+    evidence(GameEvidence::DoubleSigned {
+        first: a.to_raw().unwrap(),
+        second: b.to_raw().unwrap(),
+    })
+}
+
 /// A player punished for a double vote, and admitted again, is not punished again for the old
 /// offence (old double-vote evidence used to punish the new seat again); an offence in its new
 /// tenure is.
@@ -381,18 +393,8 @@ fn proven_cheating_costs_the_whole_stack_by_default() {
         config.penalties.cheat_balance_percent = percent;
         config.seal();
         let mut t = LocalTable::with_config(config, keys.clone(), registry).unwrap();
-        let cheat = t.key(Seat(2)).unwrap().clone();
-        let table_id = t.table_id();
-        let a = SignedOp::sign(&cheat, &table_id, 1, Operation::FundBank { amount: 1 }).unwrap();
-        let b = SignedOp::sign(&cheat, &table_id, 1, Operation::FundBank { amount: 2 }).unwrap();
-        let events = ok(
-            &mut t,
-            Seat(0),
-            evidence(GameEvidence::DoubleSigned {
-                first: a.to_raw().unwrap(),
-                second: b.to_raw().unwrap(),
-            }),
-        );
+        let proof = double_signed(&t, Seat(2));
+        let events = ok(&mut t, Seat(0), proof);
         let cashed = events
             .iter()
             .find_map(|e| match e {
@@ -459,18 +461,8 @@ fn the_table_closes_below_four_players() {
 #[test]
 fn a_penalty_at_four_players_closes_the_table() {
     let mut t = table();
-    let cheat = t.key(Seat(3)).unwrap().clone();
-    let table_id = t.table_id();
-    let a = SignedOp::sign(&cheat, &table_id, 1, Operation::FundBank { amount: 1 }).unwrap();
-    let b = SignedOp::sign(&cheat, &table_id, 1, Operation::FundBank { amount: 2 }).unwrap();
-    let events = ok(
-        &mut t,
-        Seat(0),
-        evidence(GameEvidence::DoubleSigned {
-            first: a.to_raw().unwrap(),
-            second: b.to_raw().unwrap(),
-        }),
-    );
+    let proof = double_signed(&t, Seat(3));
+    let events = ok(&mut t, Seat(0), proof);
     assert!(penalized(&events, Seat(3)));
     assert!(events
         .iter()
