@@ -84,10 +84,9 @@ pub enum GameStartError {
 }
 
 impl GamePlugin {
-    /// The genesis state for a plugin configuration and a registry. `config.table` is the
-    /// genesis nonce; the table id is derived from the whole genesis
-    /// ([`bitcraps_game::TableConfig::derive_table_id`]), and [`GamePlugin`] switches the
-    /// plugin's configuration to it before the first frame.
+    /// The genesis state for a plugin configuration and a registry. `config.table`, the id the
+    /// consensus signs under, is the genesis nonce; operations are signed under the id derived
+    /// from the whole genesis ([`bitcraps_game::TableConfig::derive_table_id`]).
     pub fn genesis(
         &self,
         config: &BitCrapsConfig,
@@ -167,19 +166,6 @@ impl Plugin for GamePlugin {
         match self.genesis(&config, registry.clone()) {
             Ok(genesis) => {
                 let hash = genesis.hash();
-                // The table id is derived from the whole genesis (the configured id is its
-                // nonce): the consensus signs under the same id as the operations, so that no
-                // vote or operation of this table is valid at any other. The node was built
-                // with the configured id and has not started yet: switch it.
-                let table = genesis.config().table_id;
-                if table != config.table {
-                    let mut config = config.clone();
-                    config.table = table;
-                    if let Some(mut node) = app.world_mut().get_resource_mut::<ConsensusNode>() {
-                        node.set_table(&config);
-                    }
-                    app.insert_resource(config);
-                }
                 let game = GameApp::new(genesis, config.keypair.clone());
                 let snapshot = crate::application::TableApplication::snapshot(&game);
                 app.insert_resource(TableApp::new(game))

@@ -99,8 +99,6 @@ pub struct ConsensusNode {
     height_started: Duration,
     decided: VecDeque<PendingDecision>,
     persist: Option<PersistHook>,
-    /// Resumed from a persisted state (its engine must not be replaced).
-    restored: bool,
     /// Every key of the validator sets the engine knows (this height's and the next): whose
     /// messages the plugin accepts and checks signatures of. Membership of a message's own
     /// height is checked again by the engine.
@@ -141,7 +139,6 @@ impl ConsensusNode {
             height_started: Duration::ZERO,
             decided: VecDeque::new(),
             persist: None,
-            restored: false,
             directory: config.participants.clone(),
             effects: Effects::default(),
         }
@@ -172,31 +169,12 @@ impl ConsensusNode {
     ) -> ConsensusNode {
         let mut node = ConsensusNode::new(config);
         node.engine = engine;
-        node.restored = true;
         node.start_at = next_height.max(Height(1));
         node.journal.extend(recent);
         while node.journal.len() > node.journal_heights {
             node.journal.pop_first();
         }
         node
-    }
-
-    /// Moves a node that has not started yet to the table id of `config` (its engine is
-    /// rebuilt with the same keys, limits and faults). A started node keeps its table.
-    pub(crate) fn set_table(&mut self, config: &BitCrapsConfig) {
-        if self.started || self.restored {
-            log::error!(
-                "the consensus node already started or was restored: it keeps its table id"
-            );
-            return;
-        }
-        let mut engine_config = self.engine.config().clone();
-        engine_config.table = config.table;
-        self.engine = Engine::new(
-            engine_config,
-            config.keypair.clone(),
-            config.participants.clone(),
-        );
     }
 
     /// The engine (read-only).

@@ -51,7 +51,8 @@ pub struct TestTable {
     pub hub: MemoryHub,
     /// Their keys.
     pub keys: Vec<Keypair>,
-    /// The table the Apps play under (derived from the genesis when a game plugin is added).
+    /// The table id the Apps' consensus signs under (a craps game signs its operations under
+    /// the id derived from its genesis: `TableState::config().table_id`).
     pub table: TableId,
     /// Frames stepped so far.
     pub frames: u64,
@@ -81,12 +82,6 @@ impl TestTable {
             app.cleanup();
             apps.push(app);
         }
-        // A game plugin derives the table id from its genesis while finishing: report the id
-        // the Apps play under.
-        let table = apps
-            .first()
-            .and_then(|a| a.world().get_resource::<BitCrapsConfig>())
-            .map_or(table, |c| c.table);
         Ok(TestTable {
             apps,
             hub,

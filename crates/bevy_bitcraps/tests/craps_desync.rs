@@ -1,7 +1,8 @@
-//! One craps App starts from a different genesis (its seats bring another stack). The table id
-//! is derived from the whole genesis, so that App is at another table: the others refuse its
-//! messages (signed for another table), naming it, it decides nothing, and the three agreeing
-//! Apps keep going with one state.
+//! A desync at game level: one craps App starts from a different genesis (its seats bring
+//! another stack), so its table state differs from the others' from the first decided height.
+//! The Apps report `DesyncDetected` naming the height — the odd App for the first decided height
+//! it cannot apply, the others for the genesis state it announces — and the three agreeing Apps
+//! keep going.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use bevy::prelude::*;
@@ -17,23 +18,15 @@ const ODD: usize = 3;
 struct Seen {
     desync: Vec<DesyncDetected>,
     rolls: usize,
-    rejected_from: Vec<bevy_bitcraps::bitcraps_consensus::PeerId>,
 }
 
 fn collect(
     mut seen: ResMut<Seen>,
     mut desync: MessageReader<DesyncDetected>,
     mut rolls: MessageReader<DiceRolled>,
-    mut rejected: MessageReader<MessageRejected>,
 ) {
     seen.desync.extend(desync.read().cloned());
     seen.rolls += rolls.read().count();
-    for r in rejected.read() {
-        let peer = r.0.peer();
-        if !seen.rejected_from.contains(&peer) {
-            seen.rejected_from.push(peer);
-        }
-    }
 }
 
 fn seen(t: &TestTable, i: usize) -> &Seen {
@@ -45,7 +38,7 @@ fn hash_at(t: &TestTable, i: usize, h: Height) -> Option<StateHash> {
 }
 
 #[test]
-fn an_app_with_another_genesis_is_at_another_table_and_named() {
+fn an_app_with_another_genesis_is_reported_as_desynced_at_a_named_height() {
     let mut t = TestTable::new(
         4,
         41,
@@ -76,32 +69,60 @@ fn an_app_with_another_genesis_is_at_another_table_and_named() {
     assert_ne!(genesis(&t, 0).hash(), genesis(&t, ODD).hash());
     assert_eq!(genesis(&t, 0).hash(), genesis(&t, 1).hash());
 
+    let good_peers: Vec<_> = GOOD.iter().map(|i| t.keys[*i].peer_id()).collect();
     let odd_genesis = genesis(&t, ODD).hash();
-    // The table id is derived from the whole genesis: the odd App is at another table, so its
-    // signatures are for another table id. The others refuse its messages, naming it, and it
-    // can decide nothing with them.
-    let table_of = |t: &TestTable, i: usize| t.apps[i].world().resource::<BitCrapsConfig>().table;
-    assert_ne!(table_of(&t, ODD), table_of(&t, 0));
-    assert_eq!(table_of(&t, 1), table_of(&t, 0));
+    let good_genesis = genesis(&t, 0).hash();
+    // The odd App cannot apply the block the others decide at height 1 (it extends another
+    // state): it reports the certified decision as invalid, naming height 1 and each relayer.
     assert!(
-        t.run_until(3_000, |t| t.min_height(&GOOD) >= 5
-            && GOOD
-                .iter()
-                .all(|i| seen(t, *i).rejected_from.contains(&odd))),
-        "after {} frames: heights {:?}, rejected senders {:?}",
+        t.run_until(3_000, |t| {
+            let reported: Vec<_> = seen(t, ODD).desync.iter().map(|d| d.peer).collect();
+            t.min_height(&GOOD) >= 5 && good_peers.iter().all(|p| reported.contains(p))
+        }),
+        "desyncs after {} frames: {:?}, heights {:?}",
         t.frames,
-        [0, 1, 2, 3].map(|i| t.view(i).height),
-        GOOD.map(|i| seen(&t, i).rejected_from.clone())
+        [0, 1, 2, 3].map(|i| seen(&t, i).desync.clone()),
+        [0, 1, 2, 3].map(|i| t.view(i).height)
     );
+    let own = seen(&t, ODD).desync.clone();
+    assert_eq!(own.len(), GOOD.len(), "one report per relayer: {own:?}");
+    for d in &own {
+        assert_eq!(d.height, Height(1), "{d:?}");
+        assert!(good_peers.contains(&d.peer), "{d:?}");
+        assert_eq!(d.local, odd_genesis, "its own (genesis) state: {d:?}");
+        assert_eq!(d.remote, None, "a certified decision, not an announcement");
+    }
+    // The odd App stays at its genesis; the agreeing Apps decided height 1 with another state.
     assert_eq!(t.view(ODD).height, Height(0));
     assert_eq!(t.view(ODD).state_hash, odd_genesis);
     assert!(hash_at(&t, ODD, Height(1)).is_none());
+    assert!(hash_at(&t, 0, Height(1)).is_some());
     assert_ne!(hash_at(&t, 0, Height(1)), Some(odd_genesis));
+    let health = t.apps[ODD].world().resource::<PeerHealth>();
+    for p in &good_peers {
+        assert!(health.0.get(p).is_some_and(|h| h.desyncs == 1), "{p}");
+    }
+    // The agreeing Apps learn of it too, from the odd App's announced genesis state, and never
+    // blame one another.
+    assert!(
+        t.run_until(3_000, |t| GOOD
+            .iter()
+            .all(|i| seen(t, *i).desync.iter().any(|d| d.peer == odd))),
+        "the agreeing Apps saw: {:?}",
+        GOOD.map(|i| seen(&t, i).desync.clone())
+    );
     for i in GOOD {
-        // Nobody of the agreeing three is blamed.
-        let blamed = &seen(&t, i).rejected_from;
-        assert!(blamed.iter().all(|p| *p == odd), "App {i}: {blamed:?}");
-        assert!(seen(&t, i).desync.iter().all(|d| d.peer == odd));
+        let desyncs = &seen(&t, i).desync;
+        assert!(
+            desyncs.iter().all(|d| d.peer == odd),
+            "App {i}: {desyncs:?}"
+        );
+        assert!(
+            desyncs.iter().any(|d| d.height == Height(0)
+                && d.remote == Some(odd_genesis)
+                && d.local == good_genesis),
+            "App {i}: {desyncs:?}"
+        );
     }
 
     // The three agreeing Apps keep deciding, rolling and agreeing.

@@ -108,6 +108,18 @@ fn a_refused_operation_is_decided_as_refused_and_blocks_nothing() {
     assert!(pending <= 2, "local operations stuck: {pending}");
 }
 
+/// The id operations are signed under: derived from the table's whole genesis.
+fn ops_table(t: &TestTable) -> bevy_bitcraps::bitcraps_consensus::TableId {
+    t.apps[0]
+        .world()
+        .resource::<TableApp>()
+        .get::<GameApp>()
+        .unwrap()
+        .state()
+        .config()
+        .table_id
+}
+
 fn penalty_of(t: &TestTable, i: usize, peer: PeerId) -> Option<PenaltyReason> {
     seen(t, i)
         .penalties
@@ -120,7 +132,7 @@ fn penalty_of(t: &TestTable, i: usize, peer: PeerId) -> Option<PenaltyReason> {
 fn two_operations_under_one_nonce_in_the_pool_are_disputed() {
     let mut t = table(33);
     let cheat = t.keys[3].clone();
-    let table_id = t.table;
+    let table_id = ops_table(&t);
     // Far ahead of the cheater's sequence, so both sit in the pool side by side.
     let nonce = 1_000;
     let a = SignedOp::sign(&cheat, &table_id, nonce, field(10)).unwrap();
@@ -152,7 +164,7 @@ fn two_operations_under_one_nonce_in_the_pool_are_disputed() {
 fn the_same_operation_twice_is_not_disputed() {
     let mut t = table(35);
     let key = t.keys[3].clone();
-    let a = SignedOp::sign(&key, &t.table, 1_000, field(10)).unwrap();
+    let a = SignedOp::sign(&key, &ops_table(&t), 1_000, field(10)).unwrap();
     {
         let mut app = game(&mut t, 0);
         let game = app.get_mut::<GameApp>().unwrap();

@@ -239,6 +239,16 @@ impl TableConfig {
         TableId(h.finalize().into())
     }
 
+    /// The id the consensus of this table signs its proposals, votes and certificates under:
+    /// the [`GenesisNonce`]. A host makes it unique to the table before the genesis is built (the
+    /// network lobby derives it from the lobby, the seat list and a random nonce, so a vote is
+    /// never valid at another table); operations are signed under
+    /// [`TableConfig::table_id`], derived from the whole genesis including this nonce. Consensus
+    /// evidence and certificates are checked against this id.
+    pub fn consensus_table_id(&self) -> TableId {
+        TableId(self.genesis_nonce.0)
+    }
+
     /// Sets [`TableConfig::table_id`] to [`TableConfig::derive_table_id`] (after changing
     /// fields).
     pub fn seal(&mut self) {

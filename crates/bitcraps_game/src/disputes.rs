@@ -95,7 +95,7 @@ impl Tx<'_> {
                 // signatures are checked against them; the offender must still be seated.
                 let keys: BTreeSet<PeerId> = self.data.seats.iter().map(|s| s.peer).collect();
                 let participants = ParticipantSet::new(keys)?;
-                let offender = e.verify(&table, &participants)?;
+                let offender = e.verify(&self.config.consensus_table_id(), &participants)?;
                 let reason = match e {
                     Evidence::DoubleVote { .. } => PenaltyReason::DoubleVote,
                     Evidence::DoubleProposal { .. } => PenaltyReason::DoubleProposal,

@@ -185,6 +185,11 @@ impl LocalTable {
         self.state.config().table_id
     }
 
+    /// The id the table's consensus signs under (see [`TableConfig::consensus_table_id`]).
+    pub fn consensus_table_id(&self) -> TableId {
+        self.state.config().consensus_table_id()
+    }
+
     /// Adds a player's key (for players who join later).
     pub fn add_key(&mut self, key: Keypair) {
         self.keys.insert(key.peer_id(), key);

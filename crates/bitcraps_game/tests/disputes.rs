@@ -51,7 +51,7 @@ fn penalty_of(events: &[Event], seat: Seat) -> Option<(PenaltyReason, u64, u64)>
 fn a_consensus_double_vote_costs_the_bond_and_the_seat() {
     let mut t = table_of(5);
     ok(&mut t, Seat(2), place(BetKind::PassLine, 40));
-    let e = double_vote(&t, Seat(2), t.table_id());
+    let e = double_vote(&t, Seat(2), t.consensus_table_id());
     let bank = t.state().bank();
     let events = ok(
         &mut t,
@@ -112,7 +112,8 @@ fn consensus_evidence_must_verify() {
         }
     ));
     // Two identical votes are no conflict.
-    let Evidence::DoubleVote { first, .. } = double_vote(&t, Seat(2), t.table_id()) else {
+    let Evidence::DoubleVote { first, .. } = double_vote(&t, Seat(2), t.consensus_table_id())
+    else {
         unreachable!()
     };
     let same = Evidence::DoubleVote {
@@ -134,7 +135,7 @@ fn a_double_proposal_is_punished() {
     let key = t.key(Seat(3)).unwrap().clone();
     let header = |v: u8| {
         let h = ProposalHeader {
-            table: t.table_id(),
+            table: t.consensus_table_id(),
             height: Height(5),
             round: Round(1),
             value_id: ValueId([v; 32]),
@@ -463,7 +464,7 @@ fn claim_rejections() {
 fn a_claim_against_a_player_punished_otherwise_is_moot() {
     let mut t = table();
     let id = opened(&ok(&mut t, Seat(0), claim(Seat(2))));
-    let e = double_vote(&t, Seat(2), t.table_id());
+    let e = double_vote(&t, Seat(2), t.consensus_table_id());
     let events = ok(&mut t, Seat(1), evidence(GameEvidence::Consensus(e)));
     assert!(events.contains(&Event::DisputeResolved {
         id,

@@ -342,7 +342,8 @@ fn double_signed(t: &LocalTable, seat: Seat) -> Operation {
 fn evidence_punishes_only_the_tenure_it_was_signed_in() {
     let mut t = table_of(5);
     let cheat = t.key(Seat(4)).unwrap().clone();
-    let table_id = t.table_id();
+    // Consensus evidence is signed under the consensus's table id.
+    let table_id = t.consensus_table_id();
     let old = double_vote(&cheat, table_id, 1);
     let events = ok(
         &mut t,

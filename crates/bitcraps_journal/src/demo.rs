@@ -291,7 +291,7 @@ impl DemoTable {
             .iter()
             .filter_map(|p| self.keys.get(p))
             .collect();
-        certificate(self.config().table_id, height, value, &signers)
+        certificate(self.config().consensus_table_id(), height, value, &signers)
     }
 
     /// A certificate for `value` at `height` with the precommits of `signers` (any keys this
@@ -310,7 +310,12 @@ impl DemoTable {
                     .ok_or_else(|| DemoError::NoKey(p.to_string()))
             })
             .collect::<Result<Vec<&Keypair>, DemoError>>()?;
-        Ok(certificate(self.config().table_id, height, value, &keys))
+        Ok(certificate(
+            self.config().consensus_table_id(),
+            height,
+            value,
+            &keys,
+        ))
     }
 
     /// The nonce seat `seat` reveals for roll `roll`.

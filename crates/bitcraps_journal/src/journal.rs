@@ -226,7 +226,7 @@ impl Journal {
                 got: height,
             });
         }
-        if decided.certificate.table != self.config.table_id {
+        if decided.certificate.table != self.config.consensus_table_id() {
             return Err(JournalError::BadDecision {
                 height,
                 reason: Reason::CertificateTarget {

@@ -242,7 +242,7 @@ pub(crate) fn check_certificate(
     participants: &ParticipantSet,
     check: ReplayCheck,
 ) -> Result<(), Reason> {
-    if certificate.table != config.table_id || certificate.height.0 != height {
+    if certificate.table != config.consensus_table_id() || certificate.height.0 != height {
         return Err(Reason::CertificateTarget {
             table: certificate.table.to_string(),
             height: certificate.height.0,
@@ -255,7 +255,7 @@ pub(crate) fn check_certificate(
         });
     }
     match check {
-        ReplayCheck::Full => certificate.verify(&config.table_id, participants)?,
+        ReplayCheck::Full => certificate.verify(&config.consensus_table_id(), participants)?,
         ReplayCheck::OwnJournal => {
             let mut seen = BTreeSet::new();
             for signer in certificate.signers() {

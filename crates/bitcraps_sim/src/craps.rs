@@ -198,11 +198,12 @@ impl CrapsApp {
         })
     }
 
-    /// The table id derived from the genesis config: the consensus table id of the run.
+    /// The id the consensus of the run signs under
+    /// ([`TableConfig::consensus_table_id`](bitcraps_game::TableConfig::consensus_table_id)).
     pub fn table_id(&self) -> TableId {
-        self.chains
-            .first()
-            .map_or(TableId([0; 32]), |c| c.latest().config().table_id)
+        self.chains.first().map_or(TableId([0; 32]), |c| {
+            c.latest().config().consensus_table_id()
+        })
     }
 
     fn key_of(&self, peer: &PeerId) -> Option<usize> {

@@ -246,8 +246,8 @@ impl Simulation {
             })
             .collect();
         let app: Box<dyn Application> = if overrides.craps {
-            // The craps table's id is derived from its whole genesis (the name is its nonce):
-            // consensus messages are signed for that id, so that the game can check them.
+            // The consensus signs under the table's consensus id (the genesis nonce); operations
+            // under the id derived from the whole genesis.
             let craps = CrapsApp::new(&settings, overrides, &keys, &instance_keys, &roles, table)?;
             table = craps.table_id();
             Box::new(craps)

@@ -17,7 +17,7 @@ fn state_after(table: &DemoTable, signed: &[(u64, u32, bool)]) -> PersistentStat
     let mut guard = SigningGuard::default();
     for (height, round, precommit) in signed {
         let vote = Vote {
-            table: table.config().table_id,
+            table: table.config().consensus_table_id(),
             height: Height(*height),
             round: Round(*round),
             kind: if *precommit {
@@ -96,7 +96,7 @@ fn a_regressing_guard_is_refused_and_the_durable_one_kept() {
     let mut conflicting = later.clone();
     let key = &table.keys()[0];
     let vote = Vote {
-        table: table.config().table_id,
+        table: table.config().consensus_table_id(),
         height: Height(5),
         round: Round(1),
         kind: VoteKind::Precommit,
@@ -132,7 +132,7 @@ fn a_restored_engine_repeats_itself_instead_of_equivocating() {
     let path = dir.file("t.redb");
     let table = DemoTable::new(4).expect("table");
     let key = table.keys()[1].clone();
-    let config = bitcraps_consensus::EngineConfig::new(table.config().table_id);
+    let config = bitcraps_consensus::EngineConfig::new(table.config().consensus_table_id());
     let chain = bitcraps_game::Chain::new(table.state().clone());
     let mut journal = Journal::open(&path, table.config()).expect("open");
     // Height 1, round 0: the proposer is someone else; the propose timeout makes this node

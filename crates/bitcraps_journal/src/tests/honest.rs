@@ -53,7 +53,7 @@ fn catch_up_reads_decisions_back() {
     assert_eq!(decisions[1].value, heights[2].value);
     let participants = journal.participants().clone();
     for d in decisions {
-        d.verify(&table.config().table_id, &participants)
+        d.verify(&table.config().consensus_table_id(), &participants)
             .expect("valid decision");
     }
     assert!(journal.stored_height(99).expect("read").is_none());

@@ -146,7 +146,7 @@ fn a_table_whose_validators_changed_verifies_and_recovers() {
     assert!(!set.contains(&departed) && set.contains(&newcomer));
     let engine = recovered
         .engine(
-            EngineConfig::new(table.config().table_id),
+            EngineConfig::new(table.config().consensus_table_id()),
             table.keys()[1].clone(),
         )
         .expect("engine");
