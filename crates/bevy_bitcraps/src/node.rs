@@ -355,6 +355,7 @@ impl ConsensusNode {
         let me = self.engine.peer_id();
         let decision_height = match &input {
             Input::Message(bitcraps_consensus::VerifiedMessage::Decision(d)) => Some(d.height()),
+            Input::UnverifiedDecision(d) => Some(d.height()),
             _ => None,
         };
         let outputs = match self.engine.handle(input, &Validity(app)) {

@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 
 use bevy::prelude::*;
 use bitcraps_consensus::{
-    Height, InputError, ParticipantSet, PeerId, SignedStatus, TableId, VerifiedMessage, WireMessage,
+    Height, InputError, ParticipantSet, PeerId, SignedStatus, Status, TableId, VerifiedMessage,
+    WireMessage,
 };
 use sha2::{Digest, Sha256};
 
@@ -17,8 +18,12 @@ use crate::index::EntityIndex;
 use crate::messages::{ApplicationPacket, MessageRejected, Misbehaviour, MisbehaviourDetected};
 use crate::node::ConsensusNode;
 use crate::status::PeerHealth;
-use crate::transport::NetInbox;
+use crate::transport::{Destination, NetInbox};
 use crate::verify::VerifiedInbox;
+
+/// Frames between two status requests of a node that is too far behind to buffer the table's
+/// messages.
+const STATUS_REQUEST_FRAMES: u32 = 30;
 
 /// A status signed by `from` itself, who is not a validator: verified against its own key.
 fn stranger_status(
@@ -108,7 +113,7 @@ pub(crate) fn report(
 pub(crate) fn receive_packets(
     mut inbox: ResMut<NetInbox>,
     config: Res<BitCrapsConfig>,
-    node: Res<ConsensusNode>,
+    mut node: ResMut<ConsensusNode>,
     mut queue: ResMut<VerifyQueue>,
     mut index: ResMut<EntityIndex>,
     mut health: ResMut<PeerHealth>,
@@ -118,10 +123,12 @@ pub(crate) fn receive_packets(
     mut misbehaviour: MessageWriter<MisbehaviourDetected>,
     mut application: MessageWriter<ApplicationPacket>,
     mut verified_inbox: ResMut<VerifiedInbox>,
+    mut frames_since_request: Local<u32>,
 ) {
     let current = node.engine().height();
     let horizon = Height(current.0.saturating_add(config.limits.max_future_heights));
     let limit = config.max_message_bytes;
+    let mut far_behind = false;
     for packet in inbox.0.drain(..) {
         let from = packet.from;
         let stranger = !node.directory().contains(&from);
@@ -173,6 +180,7 @@ pub(crate) fn receive_packets(
             Envelope::Consensus(message) => {
                 let height = message.height();
                 if height > horizon {
+                    far_behind = true;
                     report(
                         RejectError::Refused {
                             peer: from,
@@ -215,6 +223,23 @@ pub(crate) fn receive_packets(
                 application.write(ApplicationPacket { from, bytes });
             }
         }
+    }
+    // The table is beyond what this node can check or buffer (its engine never sees those
+    // messages, so it would never ask): ask for the decided heights with a signed status, at
+    // most once every STATUS_REQUEST_FRAMES frames.
+    *frames_since_request = frames_since_request.saturating_add(1);
+    if far_behind && *frames_since_request >= STATUS_REQUEST_FRAMES {
+        *frames_since_request = 0;
+        let status = Status {
+            table: config.table,
+            height: current,
+            signer: config.local_peer(),
+        }
+        .sign(&config.keypair);
+        node.effects.outbound.push((
+            Destination::Broadcast,
+            Envelope::Consensus(WireMessage::Status(status)),
+        ));
     }
     let excess = queue.0.len().saturating_sub(config.max_verify_queue);
     if excess > 0 {

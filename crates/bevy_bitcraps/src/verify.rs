@@ -30,9 +30,10 @@ use crate::status::PeerHealth;
 #[derive(Resource, Default, Debug)]
 pub struct VerifiedInbox(pub(crate) VecDeque<(PeerId, VerifiedMessage)>);
 
-/// Catch-up decisions waiting for the engine, with their senders. Their certificates are not
-/// checked here: the engine checks each strictly against the validator set of the decision's
-/// own height, which may only be known once the heights before it are applied.
+/// Catch-up decisions of heights whose validator set this node does not know yet, with their
+/// senders: the engine checks each strictly against its own height's set once the heights
+/// before it are applied. (Decisions of heights whose set is known are checked here, strictly,
+/// against that set.)
 #[derive(Resource, Default, Debug)]
 pub struct UnverifiedDecisions(pub(crate) VecDeque<(PeerId, Decision)>);
 
@@ -227,6 +228,7 @@ pub(crate) fn verify_messages(
     let budget = config.signature_budget_per_frame;
     let mut used = 0;
     let mut admitted = Vec::new();
+    let mut decided = Vec::new();
     while let Some(front) = queue.0.front() {
         let c = cost(&front.message);
         if used > 0 && used + c > budget {
@@ -241,10 +243,26 @@ pub(crate) fn verify_messages(
             ..
         } = queued
         {
-            // Checked by the engine against its own height's validator set.
-            decisions.0.push_back((from, decision));
-            while decisions.0.len() > MAX_QUEUED_DECISIONS {
-                decisions.0.pop_front();
+            used += c;
+            match node.engine().participants_at(decision.height()) {
+                // Its height's set is known: checked here, strictly, against that set.
+                Some(set) => decided.push(Checked::Consensus {
+                    from,
+                    entity: None,
+                    header: None,
+                    result: WireMessage::Decision(decision).verify_cached(
+                        &config.table,
+                        set,
+                        Some(&mut cache.0),
+                    ),
+                }),
+                // Not yet: the engine checks it once the heights before it are applied.
+                None => {
+                    decisions.0.push_back((from, decision));
+                    while decisions.0.len() > MAX_QUEUED_DECISIONS {
+                        decisions.0.pop_front();
+                    }
+                }
             }
             continue;
         }
@@ -254,10 +272,11 @@ pub(crate) fn verify_messages(
     // Signatures are checked against every key of the validator sets the engine knows (this
     // height's and the next); the engine then counts a message only for its own height's set.
     let keys = node.directory().clone();
-    let checked = match mode.map_or(SignatureChecks::Batched, |m| *m) {
+    let mut checked = match mode.map_or(SignatureChecks::Batched, |m| *m) {
         SignatureChecks::Batched => check_batched(&config.table, &keys, &mut cache.0, admitted),
         SignatureChecks::OneByOne => check_one_by_one(&config.table, &keys, &mut cache.0, admitted),
     };
+    checked.extend(decided);
     for item in checked {
         match item {
             Checked::Consensus {

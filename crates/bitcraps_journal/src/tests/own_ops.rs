@@ -39,12 +39,13 @@ fn crash_with_an_operation_in_flight(seed: u64, forget: bool) -> (TestTable, u64
     let tmp = TempDir::new();
     let dir = DataDir::new(tmp.file("data"));
     let dead = Arc::new(AtomicBool::new(false));
-    let mut t = TestTable::new(4, seed, |_, config| config, game_setup).expect("table");
+    // Five players: the control's punished player leaves four, who play on.
+    let mut t = TestTable::new(5, seed, |_, config| config, game_setup).expect("table");
     crash(&mut t);
     restart(&mut t, &dir, &dead);
     assert!(
         t.run_until(20_000, |t| rolls(t, 1) >= 1
-            && t.min_height(&[0, 1, 2, 3]) >= 4),
+            && t.min_height(&[0, 1, 2, 3, 4]) >= 4),
         "first roll"
     );
     let before = game(&mut t).in_flight().len();
@@ -80,7 +81,7 @@ fn crash_with_an_operation_in_flight(seed: u64, forget: bool) -> (TestTable, u64
     );
     drop(tmp);
     let me = t.keys[0].peer_id();
-    let punished = (1..4)
+    let punished = (1..5)
         .filter(|i| {
             t.apps[*i]
                 .world()
@@ -102,7 +103,7 @@ fn crash_with_an_operation_in_flight(seed: u64, forget: bool) -> (TestTable, u64
 fn an_operation_in_flight_at_a_crash_is_sent_again_not_replaced() {
     let (t, punished) = crash_with_an_operation_in_flight(811, false);
     assert_eq!(punished, 0, "nobody punishes the restarted player");
-    let hashes: Vec<_> = (0..4).map(|i| t.view(i).state_hash).collect();
+    let hashes: Vec<_> = (0..5).map(|i| t.view(i).state_hash).collect();
     assert!(
         hashes.iter().all(|h| *h == hashes[0]),
         "state hashes differ"

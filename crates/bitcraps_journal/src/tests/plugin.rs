@@ -134,7 +134,7 @@ fn guard(t: &TestTable) -> PersistentState {
 }
 
 pub(super) fn same_height(t: &TestTable) -> bool {
-    let h: Vec<u64> = (0..4).map(|i| t.view(i).height.0).collect();
+    let h: Vec<u64> = (0..t.apps.len()).map(|i| t.view(i).height.0).collect();
     h.iter().all(|x| *x == h[0])
 }
 
