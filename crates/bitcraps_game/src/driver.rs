@@ -291,11 +291,18 @@ impl LocalTable {
     /// Adds its key; returns the events of both blocks.
     pub fn join_admitted(&mut self, key: Keypair, buy_in: u64) -> Result<Vec<Event>, DriverError> {
         let peer = key.peer_id();
-        self.add_key(key);
-        let join = self.sign(&peer, Operation::Join { buy_in })?;
-        let mut events = self.apply(vec![join])?;
+        let mut events = self.request_join(key, buy_in)?;
         events.extend(self.answer_join(&peer, true)?);
         Ok(events)
+    }
+
+    /// A newcomer asks to sit down with `buy_in` (one block; the table has not answered yet).
+    /// Adds its key; returns the block's events.
+    pub fn request_join(&mut self, key: Keypair, buy_in: u64) -> Result<Vec<Event>, DriverError> {
+        let peer = key.peer_id();
+        self.add_key(key);
+        let join = self.sign(&peer, Operation::Join { buy_in })?;
+        Ok(self.apply(vec![join])?)
     }
 
     /// Advances the clock by `ms` (the next block's time is later by that much).

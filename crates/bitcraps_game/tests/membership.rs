@@ -45,11 +45,7 @@ fn throwaway_keys_cannot_outvote_the_table() {
     let mut sybils = Vec::new();
     for i in 0..4 {
         let key = stranger(i);
-        t.add_key(key.clone());
-        let join = t
-            .sign(&key.peer_id(), Operation::Join { buy_in: 100 })
-            .unwrap();
-        t.apply(vec![join]).unwrap();
+        t.request_join(key.clone(), 100).unwrap();
         // The attacker admits its own keys.
         let requested_at = t.state().join_requests()[&key.peer_id()].requested_at;
         ok(
@@ -96,10 +92,8 @@ fn throwaway_keys_cannot_outvote_the_table() {
 fn a_refused_newcomer_does_not_sit_down() {
     let mut t = table();
     let key = stranger(9);
-    t.add_key(key.clone());
     let peer = key.peer_id();
-    let join = t.sign(&peer, Operation::Join { buy_in: 500 }).unwrap();
-    t.apply(vec![join]).unwrap();
+    t.request_join(key, 500).unwrap();
     let events = t.answer_join(&peer, false).unwrap();
     assert!(events.contains(&Event::JoinDeclined {
         peer,
@@ -115,10 +109,8 @@ fn a_refused_newcomer_does_not_sit_down() {
 fn admission_needs_more_than_two_thirds() {
     let mut t = table();
     let key = stranger(1);
-    t.add_key(key.clone());
     let peer = key.peer_id();
-    let join = t.sign(&peer, Operation::Join { buy_in: 500 }).unwrap();
-    t.apply(vec![join]).unwrap();
+    t.request_join(key, 500).unwrap();
     let requested_at = t.state().join_requests()[&peer].requested_at;
     let admit = Operation::Admit {
         newcomer: peer,
@@ -160,12 +152,7 @@ fn join_requests_are_bounded_and_lapse() {
     let mut t = table();
     let max = t.state().config().admission.max_pending;
     for i in 0..u8::try_from(max).unwrap() {
-        let key = stranger(i);
-        t.add_key(key.clone());
-        let join = t
-            .sign(&key.peer_id(), Operation::Join { buy_in: 100 })
-            .unwrap();
-        t.apply(vec![join]).unwrap();
+        t.request_join(stranger(i), 100).unwrap();
     }
     let late = stranger(100);
     t.add_key(late.clone());
