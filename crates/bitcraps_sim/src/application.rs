@@ -6,6 +6,20 @@ use bitcraps_consensus::{Evidence, Height, Round, Value, ValueValidity};
 
 use crate::app::{make_value, SimApp};
 use crate::craps::GameReport;
+use crate::membership::{Change, Seats};
+
+/// Where the validator set of height `h + 2` comes from, once `h` is decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NextSeats {
+    /// The application does not seat players: the run's churn rules draw the set
+    /// ([`crate::membership::ChurnRules`]).
+    Rules,
+    /// The players seated in the instance's decided state after `h`, and what `h` changed.
+    Seated(Seats, Vec<Change>),
+    /// No set follows: the table closed at `h` (no later height is decided), or the instance
+    /// could not apply `h`.
+    Ended,
+}
 
 /// The application side of every simulated instance.
 pub trait Application {
@@ -24,6 +38,12 @@ pub trait Application {
 
     /// `instance` decided `value` at `height`.
     fn on_decided(&mut self, _instance: usize, _height: Height, _value: &Value, _now_ms: u64) {}
+
+    /// The validator set of `height + 2` as `instance`'s own decided state after `height` gives
+    /// it (called right after [`Application::on_decided`]).
+    fn next_seats(&self, _instance: usize, _height: Height) -> NextSeats {
+        NextSeats::Rules
+    }
 
     /// `instance`'s engine reported evidence.
     fn on_evidence(&mut self, _instance: usize, _evidence: &Evidence) {}

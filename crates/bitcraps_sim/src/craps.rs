@@ -1,12 +1,16 @@
 //! `--craps`: the simulated application is a real craps table ([`bitcraps_game`]).
 //!
-//! Every key is a seated player with a bot. After each height (the first time an honest
-//! instance decides it), the bots look at the decided state and sign operations into a shared
-//! pool (idealised operation gossip): bets while betting is open, the shooter's close of
-//! betting, a commitment when betting closed, a reveal once commitments are decided, and a
-//! dispute with the evidence an honest engine reports. Proposers build blocks from the pool
+//! Every genesis key is a seated player with a bot; spare keys (`--spares`) start without a
+//! seat. After each height (the first time an honest instance decides it), the bots look at
+//! the decided state and sign operations into a shared pool (idealised operation gossip): bets
+//! while betting is open, the shooter's close of betting, a commitment when betting closed, a
+//! reveal once commitments are decided, a dispute with the evidence an honest engine reports,
+//! and with churn (`--churn`) joins, admissions and leaves ([`craps_churn`](self)). Proposers
+//! build blocks from the pool
 //! ([`TableState::build_block`](bitcraps_game::TableState::build_block)); every instance
-//! validates proposals and applies decided blocks on its own [`Chain`].
+//! validates proposals and applies decided blocks on its own [`Chain`], and its host takes the
+//! validator set of each height from that chain (the players seated after `h` vote at `h + 2`;
+//! [`Application::next_seats`]).
 //!
 //! Players' behaviours: honest; **withholder** (a game-level cheat on an honest consensus node:
 //! commits, bets, never reveals); **absent** (the silent Byzantine kind: never sends an
@@ -14,22 +18,24 @@
 //! caught by their consensus evidence.
 //!
 //! Checked: every honest instance applies every decided block (validity), all honest instances
-//! share the state hash at every height they have in common, and every penalty falls on a
-//! withholder (for withholding) or an accusable key (for evidence) — never on an honest player.
+//! share the state hash at every height they have in common, chips are conserved on every
+//! honest state, every honest instance that applies the closing sees the same final balances,
+//! and every penalty falls on a withholder (for withholding) or an accusable key (for evidence)
+//! — never on an honest player.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use bitcraps_consensus::{Evidence, Height, Keypair, PeerId, Round, TableId, Value, ValueValidity};
 use bitcraps_game::{
-    dice, Applied, BetKind, Chain, Dispute, Event, GameEvidence, HardNumber, Operation,
-    PenaltyReason, Phase, Point, Registry, RemovalReason, SeatConfig, SignedOp, Stage, TableConfig,
-    TableState, Working,
+    dice, Applied, BetKind, Chain, Dispute, Event, FinalBalance, GameEvidence, HardNumber,
+    Operation, PenaltyReason, Phase, Point, Registry, RemovalReason, SeatConfig, SeatStatus,
+    SignedOp, Stage, TableConfig, TableState, Working,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-use crate::application::Application;
+use crate::application::{Application, NextSeats};
 use crate::rng::{bytes32, chance, pick, uniform};
 use crate::settings::{ByzantineKind, Overrides, Settings};
 use crate::sim::Role;
@@ -89,12 +95,38 @@ pub struct GameReport {
     pub state_hash: Option<[u8; 32]>,
     /// The height at which the table closed (fewer than four seats left), if it did.
     pub closed_at: Option<u64>,
+    /// Join requests decided (`Operation::Join`).
+    pub join_requests: u64,
+    /// Answers to join requests published by the bots (`Operation::Admit`).
+    pub answers: u64,
+    /// Newcomers seated.
+    pub joins: u64,
+    /// Join requests declined (refused, lapsed, table full or closed).
+    pub joins_declined: u64,
+    /// Players who left of their own accord (not counting the cash-outs of a closing).
+    pub leaves: u64,
+    /// Players unseated (penalties, missed rolls).
+    pub unseats: u64,
+    /// Honest instances' closings compared with the first one seen.
+    pub closings_compared: u64,
+}
+
+/// A closing as one instance applied it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Closing {
+    height: u64,
+    final_balances: Vec<FinalBalance>,
+    bank: u64,
 }
 
 struct Player {
     key: Keypair,
     behaviour: Behaviour,
     secrets: BTreeMap<u64, dice::Nonce>,
+    /// Seated at some decided height (a spare that joined, or a genesis player).
+    was_seated: bool,
+    /// Decided to leave: bets no more and leaves once the rules allow it.
+    leaving: bool,
 }
 
 /// The craps application of one run.
@@ -111,10 +143,17 @@ pub struct CrapsApp {
     rng: ChaCha20Rng,
     report: GameReport,
     violations: Vec<String>,
+    /// The run's churn rate: how often keys without a seat ask to join, and players leave.
+    churn: f64,
+    /// Probability that a bot refuses a join request it answers.
+    refuse: f64,
+    /// Each honest instance's closing, if it applied one.
+    closings: BTreeMap<usize, Closing>,
 }
 
 impl CrapsApp {
-    /// The table of a run: one seat per key (in key order), `roles` per instance.
+    /// The table of a run: one seat per genesis key (the first `settings.nodes`, in key order),
+    /// the spares without a seat, `roles` per instance.
     pub fn new(
         settings: &Settings,
         overrides: &Overrides,
@@ -127,6 +166,7 @@ impl CrapsApp {
         let registry = Arc::new(Registry::new());
         let seats = keys
             .iter()
+            .take(settings.nodes)
             .map(|k| SeatConfig {
                 peer: k.peer_id(),
                 stack: STACK,
@@ -145,7 +185,7 @@ impl CrapsApp {
                 .position(|k| *k == key)
                 .map_or(Role::Honest, |i| roles[i])
         };
-        let honest_keys: Vec<usize> = (0..keys.len())
+        let honest_keys: Vec<usize> = (0..settings.nodes.min(keys.len()))
             .filter(|k| key_role(*k) == Role::Honest)
             .collect();
         let wanted = overrides
@@ -172,8 +212,15 @@ impl CrapsApp {
                     Behaviour::Honest
                 },
                 secrets: BTreeMap::new(),
+                was_seated: k < settings.nodes,
+                leaving: false,
             })
             .collect();
+        let refuse = if settings.churn > 0.0 {
+            *pick(&mut rng, &[0.0, 0.1, 0.3])
+        } else {
+            0.0
+        };
         let chains = instance_key
             .iter()
             .map(|_| Chain::new(genesis.clone()).with_retained_states(RETAINED))
@@ -195,6 +242,9 @@ impl CrapsApp {
             latest: None,
             rng,
             violations: Vec::new(),
+            churn: settings.churn,
+            refuse,
+            closings: BTreeMap::new(),
         })
     }
 
@@ -231,13 +281,14 @@ impl CrapsApp {
         self.pool.get(peer).into_iter().flat_map(|m| m.values())
     }
 
-    /// Drops pooled operations that can no longer be applied (spent nonces, unseated authors).
+    /// Drops pooled operations that can no longer be applied (spent nonces; an unseated
+    /// author's, except its request to join).
     fn clean_pool(&mut self, state: &TableState) {
         for (peer, ops) in &mut self.pool {
             let next = state.next_nonce(peer);
             ops.retain(|n, _| *n >= next);
             if state.seat_of(peer).is_none() {
-                ops.clear();
+                ops.retain(|_, op| matches!(op.op, Operation::Join { .. }));
             }
         }
         self.pool.retain(|_, ops| !ops.is_empty());
@@ -246,11 +297,12 @@ impl CrapsApp {
     /// Every bot looks at a newly decided state and acts.
     fn act(&mut self, state: &TableState) {
         self.clean_pool(state);
+        // The shooter waits for pooled bets and leaves (a leave needs betting open).
         let pooled_bets = self
             .pool
             .values()
             .flat_map(|m| m.values())
-            .any(|op| matches!(op.op, Operation::PlaceBet { .. }));
+            .any(|op| matches!(op.op, Operation::PlaceBet { .. } | Operation::Leave));
         for k in 0..self.players.len() {
             let peer = self.players[k].key.peer_id();
             let Some(seat) = state.seat_of(&peer) else {
@@ -266,6 +318,7 @@ impl CrapsApp {
                 Stage::Betting { since } => {
                     let early = state.height() <= since.saturating_add(1);
                     if pending == 0
+                        && !self.players[k].leaving
                         && (early || state.bets().is_empty())
                         && chance(&mut self.rng, 0.6)
                     {
@@ -329,6 +382,7 @@ impl CrapsApp {
                 }
             }
         }
+        self.act_membership(state);
     }
 
     /// Places a random bet the table accepts now (checked before it is published).
@@ -375,7 +429,18 @@ impl CrapsApp {
                 Event::DiceRolled { .. } => self.report.rolls += 1,
                 Event::BetPlaced { .. } => self.report.bets_placed += 1,
                 Event::BetResolved { .. } => self.report.bets_resolved += 1,
-                Event::TableClosed { .. } => self.report.closed_at = Some(state.height()),
+                Event::TableClosed { final_balances, .. } => {
+                    self.report.closed_at = Some(state.height());
+                    // The closing cashes everyone out with a `SeatLeft` each: not leaves.
+                    self.report.leaves = self
+                        .report
+                        .leaves
+                        .saturating_sub(final_balances.len() as u64);
+                }
+                Event::JoinRequested { .. } => self.report.join_requests += 1,
+                Event::SeatJoined { .. } => self.report.joins += 1,
+                Event::JoinDeclined { .. } => self.report.joins_declined += 1,
+                Event::SeatLeft { .. } => self.report.leaves += 1,
                 Event::CommitmentsClosed { missed, .. } => {
                     for seat in missed {
                         let peer = state.seat(*seat).map(|s| s.peer);
@@ -389,77 +454,18 @@ impl CrapsApp {
                         self.report.penalties.push((k, reason.clone()));
                     }
                 }
-                Event::SeatRemoved {
-                    seat,
-                    reason: RemovalReason::MissedRolls(_),
-                    ..
-                } => {
+                Event::SeatRemoved { seat, reason, .. } => {
+                    self.report.unseats += 1;
                     let peer = state.seat(*seat).map(|s| s.peer);
-                    if let Some(k) = peer.and_then(|p| self.key_of(&p)) {
+                    if let (Some(k), RemovalReason::MissedRolls(_)) =
+                        (peer.and_then(|p| self.key_of(&p)), reason)
+                    {
                         self.report.unseated_for_missed_rolls.push(k);
                     }
                 }
                 _ => {}
             }
         }
-    }
-
-    fn check_penalties(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for (k, reason) in &self.report.penalties {
-            let ok = match reason {
-                PenaltyReason::Withheld { .. } => {
-                    self.players[*k].behaviour == Behaviour::Withholder
-                }
-                PenaltyReason::DoubleVote
-                | PenaltyReason::DoubleProposal
-                | PenaltyReason::DoubleSigned { .. }
-                | PenaltyReason::MismatchedReveal { .. } => self.accusable.contains(k),
-                PenaltyReason::ClaimUpheld(_) => false,
-            };
-            if !ok {
-                out.push(format!(
-                    "game: key {k} ({:?}) was punished for {reason:?}",
-                    self.players[*k].behaviour
-                ));
-            }
-        }
-        out
-    }
-
-    fn check_hashes(&mut self) -> Vec<String> {
-        let honest: Vec<usize> = (0..self.chains.len()).filter(|i| self.honest[*i]).collect();
-        let mut out = Vec::new();
-        let lowest = honest
-            .iter()
-            .map(|i| self.chains[*i].latest().height())
-            .min()
-            .unwrap_or(0);
-        for (a_pos, a) in honest.iter().enumerate() {
-            for b in &honest[a_pos + 1..] {
-                let common = self.chains[*a]
-                    .latest()
-                    .height()
-                    .min(self.chains[*b].latest().height());
-                let (Some(sa), Some(sb)) = (
-                    self.chains[*a].state_at(common),
-                    self.chains[*b].state_at(common),
-                ) else {
-                    continue;
-                };
-                self.report.hashes_compared += 1;
-                if sa.hash() != sb.hash() {
-                    out.push(format!(
-                        "game: instances {a} and {b} hold different states at height {common}"
-                    ));
-                }
-            }
-        }
-        self.report.state_hash = honest
-            .first()
-            .and_then(|i| self.chains[*i].state_at(lowest))
-            .map(|s| s.hash());
-        out
     }
 }
 
@@ -503,7 +509,11 @@ impl Application for CrapsApp {
                 while decided.len() > DECIDED_KEPT {
                     decided.pop_first();
                 }
+                if self.honest[instance] {
+                    self.check_closing(instance, height.0, &events);
+                }
                 if height.0 > self.report.heights && self.honest[instance] {
+                    self.check_conservation(instance, &state, &events);
                     self.report.heights = height.0;
                     self.record(&events, &state);
                     self.latest = Some(state.clone());
@@ -520,6 +530,10 @@ impl Application for CrapsApp {
                 }
             }
         }
+    }
+
+    fn next_seats(&self, instance: usize, height: Height) -> NextSeats {
+        self.seats_after(instance, height)
     }
 
     fn on_evidence(&mut self, instance: usize, evidence: &Evidence) {
@@ -579,6 +593,12 @@ impl Application for CrapsApp {
         (out, Some(self.report.clone()))
     }
 }
+
+#[path = "craps_checks.rs"]
+mod checks;
+
+#[path = "craps_churn.rs"]
+mod churn;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

@@ -13,6 +13,8 @@ use std::collections::VecDeque;
 
 use bitcraps_consensus::{Decision, Engine, Height, Input, Output, Status, Value, WireMessage};
 
+use crate::application::NextSeats;
+use crate::checker::Decided;
 use crate::membership::Seats;
 use crate::network::Packet;
 use crate::rng::uniform;
@@ -55,6 +57,12 @@ impl Simulation {
         let Some(seats) = self.declared_at(to, height) else {
             return;
         };
+        if self.trace {
+            eprintln!(
+                "{:>7} #{to} declares {height}: keys {:#b}",
+                self.now, seats.seated
+            );
+        }
         let declared = self
             .sets
             .get(seats)
@@ -72,9 +80,19 @@ impl Simulation {
         }
     }
 
-    /// The host of `to` applied the decision of `height`: the set two heights on follows.
-    fn apply_decision(&mut self, to: usize, height: Height, value: &Value) {
-        if let Err(e) = self.instances[to].schedule.on_decided(height, value) {
+    /// The host of `to` applied the decision of `height`: the set two heights on follows, from
+    /// the churn rules or from the application's decided state (`next`).
+    fn apply_decision(&mut self, to: usize, height: Height, value: &Value, next: &NextSeats) {
+        let schedule = &mut self.instances[to].schedule;
+        let applied = match next {
+            NextSeats::Rules => schedule.on_decided(height, value).map(|_| ()),
+            NextSeats::Seated(seats, changes) => {
+                schedule.push_decided(height, *seats, changes).map(|_| ())
+            }
+            // A closed table decides nothing after `height`: no set follows.
+            NextSeats::Ended => return,
+        };
+        if let Err(e) = applied {
             self.checker
                 .violations
                 .push(format!("host: instance {to} applying {height}: {e}"));
@@ -262,19 +280,27 @@ impl Simulation {
                                 value: value.clone(),
                             },
                         );
+                        // The application applies the decision first: a table that seats
+                        // its players names the set of `height + 2` in its decided state.
+                        self.app.on_decided(to, height, &value, self.now);
+                        let next = self.app.next_seats(to, height);
                         // Applying the decision of `height` fixes the set of `height + 2`.
-                        self.apply_decision(to, height, &value);
+                        self.apply_decision(to, height, &value, &next);
                         if self.instances[to].role.is_checked() {
+                            let engine_set = self.instances[to].engine.participants_at(height);
                             self.checker.on_decided(
-                                to,
-                                height,
-                                &value,
-                                &certificate,
+                                &Decided {
+                                    instance: to,
+                                    height,
+                                    value: &value,
+                                    certificate: &certificate,
+                                    next: &next,
+                                    engine_set: engine_set.map(|s| &**s),
+                                },
                                 &mut self.sets,
                                 &mut self.cache.signatures,
                             );
                         }
-                        self.app.on_decided(to, height, &value, self.now);
                         let found = self.app.take_violations();
                         self.checker.violations.extend(found);
                         if !crashing {

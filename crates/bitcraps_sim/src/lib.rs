@@ -22,6 +22,7 @@ pub mod application;
 pub mod byzantine;
 pub mod checker;
 pub mod craps;
+mod ghost;
 mod host;
 pub mod membership;
 pub mod network;

@@ -202,6 +202,8 @@ pub struct SetSchedule {
     seats: Vec<Seats>,
     /// Every change, with the height whose decision made it.
     changes: Vec<(Height, Change)>,
+    /// Keys seated at some known height.
+    ever_seated: u64,
 }
 
 impl SetSchedule {
@@ -211,6 +213,7 @@ impl SetSchedule {
             rules,
             seats: vec![genesis, genesis],
             changes: Vec::new(),
+            ever_seated: genesis.seated,
         }
     }
 
@@ -246,10 +249,42 @@ impl SetSchedule {
             })?;
         let (after, change) = self.rules.next(seats, height, value);
         self.seats.push(after);
+        self.ever_seated |= after.seated;
         if let Some(c) = change {
             self.changes.push((height, c));
         }
         Ok(change)
+    }
+
+    /// Applies the decision of `height` as an application that seats its players says it:
+    /// `after` is the set of `height + 2` (the players seated in the decided state after
+    /// `height`), `changes` what that height did. A height already applied changes nothing
+    /// (`Ok(false)`); the rules' draw is not used.
+    pub fn push_decided(
+        &mut self,
+        height: Height,
+        after: Seats,
+        changes: &[Change],
+    ) -> Result<bool, MembershipError> {
+        let next = Height(height.0 + 2);
+        if next <= self.known() {
+            return Ok(false);
+        }
+        if next.0 != self.known().0 + 1 {
+            return Err(MembershipError::Gap {
+                decided: height,
+                needed: Height(height.0 + 1),
+            });
+        }
+        self.seats.push(after);
+        self.ever_seated |= after.seated;
+        self.changes.extend(changes.iter().map(|c| (height, *c)));
+        Ok(true)
+    }
+
+    /// True if key `k` is seated at some height whose set is known.
+    pub fn ever_seated(&self, k: usize) -> bool {
+        k < MAX_KEYS && self.ever_seated & (1 << k) != 0
     }
 
     /// Every change so far, with the height whose decision made it (effective two heights on).
@@ -359,6 +394,29 @@ mod tests {
             assert_eq!(s.on_decided(Height(h), &value(h)), Ok(None));
         }
         assert!(s.seats.iter().all(|x| *x == Seats::genesis(4)));
+    }
+
+    #[test]
+    fn seats_pushed_by_the_game_follow_the_decided_heights() {
+        let mut s = SetSchedule::new(rules(0.0, 0), Seats::genesis(4));
+        let five = Seats {
+            seated: 0b11111,
+            banned: 0,
+        };
+        assert!(!s.ever_seated(4));
+        assert_eq!(
+            s.push_decided(Height(1), five, &[Change::Join(4)]),
+            Ok(true)
+        );
+        assert_eq!(s.at(Height(3)), Some(five));
+        assert!(s.ever_seated(4));
+        // Twice is nothing; a gap is an error.
+        assert_eq!(s.push_decided(Height(1), five, &[]), Ok(false));
+        assert!(matches!(
+            s.push_decided(Height(3), five, &[]),
+            Err(MembershipError::Gap { .. })
+        ));
+        assert_eq!(s.changes(), &[(Height(1), Change::Join(4))]);
     }
 
     #[test]

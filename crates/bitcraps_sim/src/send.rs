@@ -94,7 +94,7 @@ impl Simulation {
         }
     }
 
-    fn send_all(&mut self, from: usize, message: &WireMessage) {
+    pub(crate) fn send_all(&mut self, from: usize, message: &WireMessage) {
         if let Ok(bytes) = message.encode() {
             self.send_packet_all(from, Packet::new(bytes));
         }

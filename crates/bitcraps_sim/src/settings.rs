@@ -146,7 +146,8 @@ pub struct Settings {
     /// until the churn seats them.
     pub spares: usize,
     /// Probability that a decided height changes the set two heights on
-    /// ([`crate::membership`]).
+    /// ([`crate::membership`]); with `--craps`, the rate at which the bots ask to join and
+    /// leave ([`crate::craps`]).
     pub churn: f64,
     /// Negative control: this instance's host declares each height's set one height early
     /// ([`crate::sim::HostBug::WrongHeightSet`]).
@@ -234,12 +235,15 @@ impl Settings {
         let loss = *pick(rng, &[0.0, 0.0, 0.05, 0.1, 0.2, 0.3]);
         let duplicate = *pick(rng, &[0.0, 0.0, 0.02, 0.1]);
         let gst_ms = uniform(rng, 2_000, 20_000);
-        // Churn: spare keys and a rate (none at the craps table, whose seats follow its game).
+        // Churn: spare keys and a rate. At the craps table the rate drives the bots (joins,
+        // admissions, leaves: [`crate::craps`]); none unless asked for.
         let (spare_draw, rate_draw) = (
             *pick(rng, &[0usize, 1, 2, 3]),
             *pick(rng, &[0.0, 0.05, 0.15, 0.3]),
         );
-        let (default_spares, default_churn) = if overrides.craps {
+        let (default_spares, default_churn) = if overrides.craps && overrides.wrong_height_set {
+            (2, 0.3)
+        } else if overrides.craps {
             (0, 0.0)
         } else if overrides.wrong_height_set {
             (2, 0.5)
@@ -299,7 +303,7 @@ impl Settings {
             churn,
             wrong_height_set: None,
         }
-        .with_wrong_height_set(rng, overrides.wrong_height_set && !overrides.craps)
+        .with_wrong_height_set(rng, overrides.wrong_height_set)
     }
 
     /// Picks the instance of the wrong-height-set control: an honest genesis key's.

@@ -1,14 +1,16 @@
 //! One deterministic run: a seeded ChaCha RNG, a priority queue of events on a simulated clock,
 //! the engines of every instance, and the checker after every step. The host side of each
 //! instance is in [`crate::host`], what each role sends in [`crate::send`], the validator set
-//! of each height in [`crate::membership`].
+//! of each height in [`crate::membership`], departed players that keep voting in
+//! [`crate::ghost`].
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use bitcraps_consensus::{
-    Decision, Engine, EngineConfig, Height, Input, Keypair, ParticipantSet, Round, TableId, Timeout,
+    Decision, Engine, EngineConfig, Height, Input, Keypair, ParticipantSet, Round, TableId,
+    Timeout, VoteKind,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -104,6 +106,9 @@ pub(crate) struct Instance {
     /// for decisions on its next gossip tick (its engine, which never saw the message, cannot).
     pub(crate) behind_horizon: bool,
     pub(crate) recorded: VecDeque<Arc<Packet>>,
+    /// Votes this host signed outside its key's tenure (a lingering departed player, see
+    /// [`crate::ghost`]), one per (height, round, kind).
+    pub(crate) ghost_signed: BTreeSet<(Height, Round, VoteKind)>,
 }
 
 pub(crate) enum Event {
@@ -184,6 +189,9 @@ pub struct Simulation {
     liveness_target: Option<Height>,
     pub(crate) trace: bool,
     pub(crate) app: Box<dyn Application>,
+    /// Departed players' hosts keep signing votes (`--craps` with churn): every such vote
+    /// must count for nothing.
+    pub(crate) linger: bool,
 }
 
 impl Simulation {
@@ -208,7 +216,8 @@ impl Simulation {
             protected |= 1u64 << k;
         }
         let rules = Arc::new(ChurnRules {
-            rate: settings.churn,
+            // At the craps table the game seats its players; the rate drives its bots instead.
+            rate: if overrides.craps { 0.0 } else { settings.churn },
             keys: settings.keys(),
             protected,
         });
@@ -257,6 +266,7 @@ impl Simulation {
         let genesis_ids = genesis.ids().iter().copied().collect();
         let mut checker = Checker::new(table, honest, accusable, schedule.clone(), genesis_ids);
         checker.check_plain_values = app.checks_plain_values();
+        checker.game_sets = overrides.craps;
         let instances = instance_keys
             .into_iter()
             .zip(roles)
@@ -276,8 +286,10 @@ impl Simulation {
                 schedule: schedule.clone(),
                 behind_horizon: false,
                 recorded: VecDeque::new(),
+                ghost_signed: BTreeSet::new(),
             })
             .collect();
+        let linger = overrides.craps && settings.churn > 0.0;
         Ok(Simulation {
             network: Network::new(&settings),
             checker,
@@ -299,6 +311,7 @@ impl Simulation {
             liveness_target: None,
             trace: std::env::var_os("BITCRAPS_SIM_TRACE").is_some(),
             app,
+            linger,
         })
     }
 
@@ -352,7 +365,9 @@ impl Simulation {
                     break;
                 }
                 if self.now > deadline {
-                    if check_liveness {
+                    // A set with more faulty keys than it tolerates (the game unseated honest
+                    // nodes' players) owes no liveness.
+                    if check_liveness && self.checker.beyond_f.is_none() {
                         liveness_failure = Some(format!(
                             "honest nodes did not all reach {target} within {} s after stabilisation (reached: {})",
                             bound_ms / 1000,
@@ -450,6 +465,9 @@ impl Simulation {
                     if rec.len() > REPLAY_MEMORY {
                         rec.pop_front();
                     }
+                }
+                if self.linger {
+                    self.linger_on(to, &packet);
                 }
                 match self.admit(to, &packet) {
                     Some(input) => self.feed(to, input),

@@ -30,6 +30,12 @@ pub struct SwarmSummary {
     pub bets: u64,
     /// `--craps`: penalties (all on cheaters, or the run has a violation), summed over runs.
     pub penalties: u64,
+    /// `--craps`: join requests decided, summed over runs.
+    pub join_requests: u64,
+    /// `--craps`: join requests declined (refused, lapsed, table full or closed), summed.
+    pub joins_declined: u64,
+    /// `--craps`: tables that closed (fewer than four seats left), summed.
+    pub closed: u64,
     /// Set changes, summed over runs.
     pub churn: ChurnReport,
     /// Inputs and packets refused by honest and faulty instances alike, summed over runs.
@@ -37,20 +43,33 @@ pub struct SwarmSummary {
 }
 
 impl SwarmSummary {
-    /// The craps line: `craps: rolls=R bets=B penalties=P`.
+    /// The craps line: `craps: rolls=R bets=B penalties=P join_requests=J declined=D closed=C`.
     pub fn craps_line(&self) -> String {
         format!(
-            "craps: rolls={} bets={} penalties={}",
-            self.rolls, self.bets, self.penalties
+            "craps: rolls={} bets={} penalties={} join_requests={} declined={} closed={}",
+            self.rolls,
+            self.bets,
+            self.penalties,
+            self.join_requests,
+            self.joins_declined,
+            self.closed
         )
     }
 
-    /// The churn line: `churn: runs_with_churn=R joins=J leaves=L unseats=U newcomer_heights=N`.
+    /// The churn line: `churn: runs_with_churn=R joins=J leaves=L unseats=U newcomer_heights=N
+    /// engine_set_changes=E ghost_votes=G runs_beyond_f=F`.
     pub fn churn_line(&self) -> String {
         let c = &self.churn;
         format!(
-            "churn: runs_with_churn={} joins={} leaves={} unseats={} newcomer_heights={}",
-            c.runs_with_churn, c.joins, c.leaves, c.unseats, c.newcomer_heights
+            "churn: runs_with_churn={} joins={} leaves={} unseats={} newcomer_heights={} engine_set_changes={} ghost_votes={} runs_beyond_f={}",
+            c.runs_with_churn,
+            c.joins,
+            c.leaves,
+            c.unseats,
+            c.newcomer_heights,
+            c.engine_set_changes,
+            c.ghost_votes,
+            c.runs_beyond_f
         )
     }
 
@@ -111,6 +130,9 @@ pub fn run_swarm(
             summary.rolls += game.rolls;
             summary.bets += game.bets_placed;
             summary.penalties += game.penalties.len() as u64;
+            summary.join_requests += game.join_requests;
+            summary.joins_declined += game.joins_declined;
+            summary.closed += u64::from(game.closed_at.is_some());
         }
         let violated = !report.violations.is_empty();
         let stalled = report.liveness_failure.is_some();

@@ -37,11 +37,14 @@ struct Cli {
     #[arg(long)]
     withholders: Option<usize>,
     /// Spare keys, not seated at genesis, that the churn may seat (default: 0-3, drawn per
-    /// seed; 0 with --craps).
+    /// seed; with --craps: 0, or 2 with --wrong-height-set). At the craps table they ask to
+    /// join and the seated players admit or refuse them.
     #[arg(long)]
     spares: Option<usize>,
     /// Churn rate: probability that a decided height changes the validator set two heights on
-    /// (a join, a leave or an unseat; default: 0, 0.05, 0.15 or 0.3, drawn per seed).
+    /// (a join, a leave or an unseat; default: 0, 0.05, 0.15 or 0.3, drawn per seed). With
+    /// --craps: how often keys without a seat ask to join and players leave (default 0, or
+    /// 0.3 with --wrong-height-set); the set follows the decided game.
     #[arg(long)]
     churn: Option<f64>,
     /// Negative control: one honest node's host applies set changes one height early (the
@@ -69,12 +72,6 @@ fn main() -> ExitCode {
             eprintln!("error: --churn {rate}: a probability, between 0 and 1");
             return ExitCode::from(2);
         }
-    }
-    if cli.craps && (cli.wrong_height_set || cli.spares.is_some() || cli.churn.is_some()) {
-        eprintln!(
-            "error: --craps seats its players itself: no --spares, --churn or --wrong-height-set"
-        );
-        return ExitCode::from(2);
     }
     let overrides = Overrides {
         spares: cli.spares,
@@ -112,10 +109,9 @@ fn main() -> ExitCode {
         }
         println!("  replay: {}", replay_command(failure.seed, &overrides));
     }
+    println!("{}", summary.churn_line());
     if cli.craps {
         println!("{}", summary.craps_line());
-    } else {
-        println!("{}", summary.churn_line());
     }
     println!("{}", summary.line());
     let ok = if cli.expect_violation {
