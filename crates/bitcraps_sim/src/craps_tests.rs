@@ -64,3 +64,54 @@ fn diverging_honest_states_are_a_violation() {
     assert!(a.check_hashes().is_empty());
     assert_eq!(a.report.hashes_compared, 6);
 }
+
+/// Negative control: an honest instance whose closing differs (another bank, other final
+/// balances) from the first one seen is reported; the same closing is not.
+#[test]
+fn a_different_closing_is_a_violation() {
+    let mut a = app(0);
+    let peer = a.players[0].key.peer_id();
+    let closed = |cashed_out: u64, bank: u64| {
+        vec![Event::TableClosed {
+            final_balances: vec![FinalBalance {
+                seat: bitcraps_game::Seat(0),
+                peer,
+                cashed_out,
+            }],
+            bank,
+        }]
+    };
+    a.check_closing(0, 9, &closed(100, 5));
+    a.check_closing(1, 9, &closed(100, 5));
+    assert!(a.violations.is_empty(), "{:?}", a.violations);
+    a.check_closing(2, 9, &closed(101, 5));
+    a.check_closing(3, 9, &closed(100, 4));
+    assert_eq!(a.violations.len(), 2, "{:?}", a.violations);
+    assert!(a.violations.iter().all(|v| v.starts_with("closing:")));
+    assert_eq!(a.report.closings_compared, 3);
+}
+
+/// Negative control: a height whose chips changed by more than its events brought in and
+/// took out is reported; the genuine events of the height are not.
+#[test]
+fn chips_that_appear_from_nowhere_are_a_violation() {
+    let mut a = app(0);
+    let genesis = a.chains[0].latest().clone();
+    let one = genesis.build_block(GENESIS_MS + 10, Vec::new()).unwrap();
+    let Applied::New { state, events } = a.chains[0]
+        .apply_decided(1, &one.block.to_value().unwrap())
+        .unwrap()
+    else {
+        panic!("a new height");
+    };
+    a.check_conservation(0, &state, &events);
+    assert!(a.violations.is_empty(), "{:?}", a.violations);
+    let mut forged = events.clone();
+    forged.push(Event::BankFunded {
+        seat: bitcraps_game::Seat(0),
+        amount: 7,
+    });
+    a.check_conservation(0, &state, &forged);
+    assert_eq!(a.violations.len(), 1, "{:?}", a.violations);
+    assert!(a.violations[0].starts_with("chips: instance 0 at height 1"));
+}

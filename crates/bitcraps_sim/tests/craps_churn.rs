@@ -125,3 +125,30 @@ fn negative_control_wrong_height_set_is_caught_at_the_craps_table() {
         failure.violations
     );
 }
+
+/// Four-seat tables close when a cheater loses its seat: every honest node applies the same
+/// closing (final balances and bank), compared node by node.
+#[test]
+fn a_closing_table_closes_the_same_everywhere() {
+    let overrides = Overrides {
+        nodes: Some(4),
+        craps: true,
+        byzantine: Some(bitcraps_sim::ByzantineKind::DoubleVoter),
+        withholders: Some(1),
+        ..Overrides::default()
+    };
+    let mut closed = 0;
+    for seed in 4_000..4_004u64 {
+        let r = run_seed(seed, &overrides);
+        assert!(
+            r.violations.is_empty() && r.liveness_failure.is_none(),
+            "{r:?}"
+        );
+        let game = r.game.unwrap();
+        if game.closed_at.is_some() {
+            closed += 1;
+            assert!(game.closings_compared >= 2, "seed {seed}: {game:?}");
+        }
+    }
+    assert!(closed > 0, "no table closed");
+}
