@@ -7,8 +7,9 @@
 //! loss, duplication, reordering, a partition, crashes of honest nodes, up to f Byzantine nodes
 //! of random kinds, or Twins, and churn: spare keys and a rate of joins, leaves and unseats),
 //! then drives a priority queue of deliveries and timeouts on a simulated clock. The validator
-//! set of height `h + 2` follows from the decided value of `h` ([`membership`]); every instance
-//! derives it from its own decisions and declares it to its engine (the host side). The checker
+//! set of height `h + 2` follows from the decided value of `h` ([`membership`]; with `--craps`,
+//! from the players seated in the decided game state, [`craps`]); every instance derives it
+//! from its own decisions and declares it to its engine (the host side). The checker
 //! runs after every step: agreement among honest nodes, validity of decided values, every
 //! certificate verifies against the set of its own height, every piece of evidence names a
 //! Byzantine node.
