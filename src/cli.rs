@@ -39,6 +39,18 @@ pub struct Cli {
     #[arg(long, default_value_t = 4, value_name = "N",
           value_parser = clap::value_parser!(u16).range(4..=16))]
     pub players: u16,
+    /// Chips you bring when you `--join` a table that already plays (you ask its players for a
+    /// seat; they admit you or refuse). Default: the stack every genesis seat started with.
+    #[arg(long, value_name = "CHIPS", requires = "join")]
+    pub buy_in: Option<u64>,
+    /// Headless players: your bot admits newcomers while fewer than N players are seated and
+    /// refuses beyond (0 refuses everyone; default: admit up to every seat, 16).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=16))]
+    pub admit_up_to: Option<u16>,
+    /// Headless players: leave the table (cash out balance and bond) once it has played N
+    /// rolls, then exit.
+    #[arg(long, value_name = "N")]
+    pub leave_after_rolls: Option<u64>,
     /// Bots the host seats at its table besides you (default: all seats but one, so that one
     /// `--join` from another machine fills the table). `--host-bots 0` waits for people only.
     #[arg(long, value_name = "N", requires = "host")]
@@ -219,6 +231,25 @@ mod tests {
         );
         let join = Cli::parse_from(["bitcraps", "--join", "192.168.1.2:5000"]);
         assert_eq!(join.join.as_deref(), Some("192.168.1.2:5000"));
+        let newcomer = Cli::parse_from([
+            "bitcraps",
+            "--join",
+            "192.168.1.2:5000",
+            "--buy-in",
+            "2000",
+            "--admit-up-to",
+            "5",
+            "--leave-after-rolls",
+            "9",
+        ]);
+        assert_eq!(newcomer.buy_in, Some(2_000));
+        assert_eq!(newcomer.admit_up_to, Some(5));
+        assert_eq!(newcomer.leave_after_rolls, Some(9));
+        assert!(
+            Cli::try_parse_from(["bitcraps", "--buy-in", "10"]).is_err(),
+            "a buy-in is for joining"
+        );
+        assert!(Cli::try_parse_from(["bitcraps", "--admit-up-to", "17"]).is_err());
         assert!(Cli::try_parse_from(["bitcraps", "--host", "--join", "x:1"]).is_err());
         let relay = Cli::parse_from(["bitcraps", "relay", "--port", "7000"]);
         assert!(matches!(

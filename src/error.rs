@@ -97,6 +97,9 @@ pub enum GameError {
     /// The relay refused or dropped the seated player for good.
     #[error("{0}")]
     Link(String),
+    /// A newcomer's request to sit down was declined.
+    #[error("the table refused to seat you: {0}")]
+    JoinDeclined(bitcraps::game::JoinDeclined),
     /// `--join` needs the host's address, not a listening address.
     #[error("cannot join {0}: give the address the host printed (e.g. 192.168.1.20:5000)")]
     JoinAddress(String),

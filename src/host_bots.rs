@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy_bitcraps::testing::FRAME;
-use bevy_bitcraps::{BitCrapsPlugin, BotPlayer, BotPlugin, BotStrategy};
+use bevy_bitcraps::{AdmissionPolicy, BitCrapsPlugin, BotPlayer, BotPlugin, BotStrategy};
 use bitcraps::consensus::Keypair;
 use bitcraps::game::Registry;
 use bitcraps::net::{join_lobby, join_plugin, LobbyJoin};
@@ -38,12 +38,14 @@ pub struct HostBots {
 
 impl HostBots {
     /// Starts `count` bots that join the lobby at `relay` (`slow`: leave time between rolls for
-    /// people to bet). A bot that cannot join or play says why on standard error and stops.
+    /// people to bet) and answer newcomers by `admission`. A bot that cannot join or play says
+    /// why on standard error and stops.
     pub fn spawn(
         count: usize,
         relay: SocketAddr,
         slow: bool,
         timeout: Duration,
+        admission: AdmissionPolicy,
     ) -> Result<HostBots, GameError> {
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::with_capacity(count);
@@ -58,7 +60,8 @@ impl HostBots {
             let thread = std::thread::Builder::new()
                 .name(format!("host bot {}", index + 1))
                 .spawn(move || {
-                    if let Err(e) = run(key, relay, strategy, slow, timeout, &stop) {
+                    let bot = BotPlayer::new(strategy).admitting(admission);
+                    if let Err(e) = run(key, relay, bot, slow, timeout, &stop) {
                         eprintln!("host bot {}: {e}", index + 1);
                     }
                 })
@@ -88,14 +91,14 @@ impl HostBots {
 fn run(
     key: Keypair,
     relay: SocketAddr,
-    strategy: BotStrategy,
+    bot: BotPlayer,
     slow: bool,
     timeout: Duration,
     stop: &AtomicBool,
 ) -> Result<(), GameError> {
     let mut request = LobbyJoin::new(relay, key.clone(), Registry::new().hash());
     request.wait_timeout = Some(timeout);
-    let genesis = join_lobby(&request, |_| {})?;
+    let genesis = join_lobby(&request, |_| {})?.genesis().clone();
     let mut config = genesis.config(key)?.with_fast_timings();
     if slow {
         config.empty_block_delay = Duration::from_millis(300);
@@ -105,7 +108,7 @@ fn run(
         .add_plugins(BitCrapsPlugin::new(config))
         .add_plugins((net_game(), BotPlugin))
         .add_plugins(join_plugin(relay));
-    app.world_mut().spawn(BotPlayer::new(strategy));
+    app.world_mut().spawn(bot);
     app.finish();
     app.cleanup();
     while !stop.load(Ordering::Relaxed) {

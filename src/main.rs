@@ -12,6 +12,7 @@ mod fault_injection;
 mod headless;
 mod host_bots;
 mod local_table;
+mod membership;
 mod net_play;
 mod saved_table;
 mod screenshot;

@@ -12,6 +12,11 @@
 //! table, skips the lobby, proves its seat to the seated relay on a new connection and resumes
 //! from its journal ("resuming table … at height H"); if that relay does not seat it (it is a
 //! new lobby, or gone), the player says so and goes through the lobby.
+//!
+//! A `--join` to a relay whose table already plays gets that table's genesis instead of a
+//! lobby; the player is then a **newcomer**: it connects like the others, follows the table
+//! from its certificates, asks to sit down with `--buy-in` chips ([`crate::membership`]) and
+//! plays once the players admitted it, or exits with their answer.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,13 +32,14 @@ use bitcraps::game::{Registry, TableState};
 use bitcraps::journal::{load_or_create_identity, DataDir, JournalPlugin};
 use bitcraps::net::{
     join_lobby, join_plugin, lobby_app, parse_address, spawn_lobby, Genesis, LinkState, Lobby,
-    LobbyConfig, LobbyJoin, NetClient,
+    LobbyConfig, LobbyJoin, LobbyOutcome, NetClient,
 };
 use bitcraps::table::PlayerNames;
 
 use crate::cli::{Cli, RelayArgs};
 use crate::error::GameError;
 use crate::host_bots::HostBots;
+use crate::membership::{add_membership, admission_policy, LeaveAfter, SitDown, SitDownOutcome};
 use crate::saved_table::{save_table, saved_table, SavedTable};
 use crate::window::{self, WindowOptions};
 
@@ -109,6 +115,7 @@ pub fn host(cli: &Cli, addr: &str) -> Result<(), GameError> {
         relay.local_address(),
         !cli.headless,
         Duration::from_secs(cli.timeout),
+        admission_policy(cli.admit_up_to),
     ) {
         Ok(bots) => bots,
         Err(e) => {
@@ -131,7 +138,7 @@ pub fn join(cli: &Cli, addr: &str) -> Result<(), GameError> {
     }
     let dir = data_dir(cli)?;
     let key = identity(cli, &dir)?;
-    match saved_table(&dir, relay, &key.peer_id()) {
+    match saved_table(&dir, relay) {
         Ok(Some(saved)) => match resume(cli, &dir, key.clone(), relay, &saved)? {
             Played::Done => return Ok(()),
             Played::NotSeated(reason) => println!(
@@ -158,7 +165,7 @@ const RESUME_SEAT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The local player's configuration for `genesis`.
 fn table_config(cli: &Cli, genesis: &Genesis, key: Keypair) -> Result<BitCrapsConfig, GameError> {
-    let mut config = genesis.config(key)?.with_fast_timings();
+    let mut config = genesis.newcomer_config(key)?.with_fast_timings();
     if !cli.headless {
         config.empty_block_delay = Duration::from_millis(300);
     }
@@ -190,17 +197,18 @@ fn resume(
         journal.path().display()
     );
     print_seats(&saved.genesis, &me);
+    let sit_down = newcomer(cli, &saved.genesis, &me);
     if cli.headless {
         headless(
+            cli,
             config,
             journal,
             relay,
-            cli.rolls,
-            Duration::from_secs(cli.timeout),
+            sit_down,
             Some(RESUME_SEAT_TIMEOUT),
         )
     } else {
-        windowed(cli, config, journal, &saved.genesis, relay).map(|()| Played::Done)
+        windowed(cli, config, journal, &saved.genesis, relay, sit_down).map(|()| Played::Done)
     }
 }
 
@@ -210,7 +218,7 @@ fn play(cli: &Cli, dir: &DataDir, key: Keypair, relay: SocketAddr) -> Result<(),
     let mut request = LobbyJoin::new(relay, key.clone(), Registry::new().hash());
     request.wait_timeout = Some(Duration::from_secs(cli.timeout));
     let mut last = None;
-    let genesis = join_lobby(&request, |status| {
+    let outcome = join_lobby(&request, |status| {
         let line = format!(
             "waiting for players: {} / {}",
             status.joined.len(),
@@ -222,7 +230,26 @@ fn play(cli: &Cli, dir: &DataDir, key: Keypair, relay: SocketAddr) -> Result<(),
         }
     })?;
     let me = key.peer_id();
-    println!("the table is full: table {}", genesis.terms.table);
+    let genesis = match outcome {
+        LobbyOutcome::Formed(genesis) => {
+            println!("the table is full: table {}", genesis.terms.table);
+            genesis
+        }
+        LobbyOutcome::Running(genesis) if genesis.seats(&me) => {
+            println!(
+                "table {} already plays and seats you: catching up",
+                genesis.terms.table
+            );
+            genesis
+        }
+        LobbyOutcome::Running(genesis) => {
+            println!(
+                "table {} already plays; you will ask its players for a seat",
+                genesis.terms.table
+            );
+            genesis
+        }
+    };
     print_seats(&genesis, &me);
     save_table(
         dir,
@@ -231,23 +258,25 @@ fn play(cli: &Cli, dir: &DataDir, key: Keypair, relay: SocketAddr) -> Result<(),
             genesis: genesis.clone(),
         },
     )?;
+    let sit_down = newcomer(cli, &genesis, &me);
     let config = table_config(cli, &genesis, key)?;
     let journal = journal(dir, &config)?;
     if cli.headless {
-        match headless(
-            config,
-            journal,
-            relay,
-            cli.rolls,
-            Duration::from_secs(cli.timeout),
-            None,
-        )? {
+        match headless(cli, config, journal, relay, sit_down, None)? {
             Played::Done => Ok(()),
             Played::NotSeated(reason) => Err(GameError::Link(reason)),
         }
     } else {
-        windowed(cli, config, journal, &genesis, relay)
+        windowed(cli, config, journal, &genesis, relay, sit_down)
     }
+}
+
+/// A newcomer's request to sit down, if `me` holds no genesis seat of `genesis`.
+fn newcomer(cli: &Cli, genesis: &Genesis, me: &PeerId) -> Option<SitDown> {
+    if genesis.seats(me) {
+        return None;
+    }
+    Some(SitDown::new(cli.buy_in.unwrap_or(net_game().setup.stack)))
 }
 
 fn print_seats(genesis: &Genesis, me: &PeerId) {
@@ -275,6 +304,7 @@ fn names(genesis: &Genesis, me: &PeerId) -> PlayerNames {
 /// it plays.
 fn seat(
     app: &mut App,
+    cli: &Cli,
     config: BitCrapsConfig,
     journal: JournalPlugin,
     relay: SocketAddr,
@@ -287,8 +317,10 @@ fn seat(
     if bot {
         let amount = bot_bet();
         println!("your bot bets {amount} on the pass line");
-        app.world_mut()
-            .spawn(BotPlayer::new(BotStrategy::PassLine { amount }));
+        app.world_mut().spawn(
+            BotPlayer::new(BotStrategy::PassLine { amount })
+                .admitting(admission_policy(cli.admit_up_to)),
+        );
     }
 }
 
@@ -305,6 +337,7 @@ fn windowed(
     journal: JournalPlugin,
     genesis: &Genesis,
     relay: SocketAddr,
+    sit_down: Option<SitDown>,
 ) -> Result<(), GameError> {
     let options = WindowOptions {
         screenshot: cli.screenshot.clone().map(|path| (path, cli.after_rolls)),
@@ -314,11 +347,13 @@ fn windowed(
     let mut app = window::open(&options)?;
     seat(
         &mut app,
+        cli,
         config,
         journal,
         relay,
         cli.autoplay || cli.screenshot.is_some(),
     );
+    add_membership(&mut app, sit_down, None);
     window::play(app, names(genesis, &me), options)
 }
 
@@ -377,21 +412,29 @@ fn rolls_played(app: &App) -> u64 {
         .map_or(0, |state| state.roll_number().saturating_sub(1))
 }
 
-/// Plays until the table has played `rolls` rolls with a bot in the local seat, then prints
-/// the summary. With `seat_timeout` (a resumed table), a relay that does not seat the player
-/// in that time, or refuses it, ends the game with [`Played::NotSeated`].
+/// Plays until the table has played `--rolls` rolls with a bot in the local seat (or until the
+/// player left, with `--leave-after-rolls`), then prints the summary. With `seat_timeout` (a
+/// resumed table), a relay that does not seat the player in that time, or refuses it, ends the
+/// game with [`Played::NotSeated`]. A newcomer (`sit_down`) the table declines ends it with
+/// [`GameError::JoinDeclined`].
 fn headless(
+    cli: &Cli,
     config: BitCrapsConfig,
     journal: JournalPlugin,
     relay: SocketAddr,
-    rolls: u64,
-    timeout: Duration,
+    sit_down: Option<SitDown>,
     seat_timeout: Option<Duration>,
 ) -> Result<Played, GameError> {
+    let (rolls, timeout) = (cli.rolls, Duration::from_secs(cli.timeout));
     let me = config.local_peer();
     let mut app = App::new();
     app.add_plugins(MinimalPlugins);
-    seat(&mut app, config, journal, relay, true);
+    seat(&mut app, cli, config, journal, relay, true);
+    add_membership(
+        &mut app,
+        sit_down,
+        cli.leave_after_rolls.map(LeaveAfter::new),
+    );
     app.init_resource::<Rolls>()
         .init_resource::<Misbehaviour>()
         .init_resource::<Penalties>()
@@ -437,7 +480,15 @@ fn headless(
             );
         }
         printed = seen.len();
-        if rolls_played(&app) >= rolls && linger_until.is_none() {
+        if let Some(SitDownOutcome::Declined(reason)) = app
+            .world()
+            .get_resource::<SitDown>()
+            .and_then(|s| s.outcome)
+        {
+            return Err(GameError::JoinDeclined(reason));
+        }
+        let done = rolls_played(&app) >= rolls || has_left(&app, &me);
+        if done && linger_until.is_none() {
             linger_until = Some(Instant::now() + Duration::from_secs(2));
         }
         if linger_until.is_some_and(|t| Instant::now() >= t) {
@@ -452,7 +503,19 @@ fn headless(
         }
         std::thread::sleep(FRAME.saturating_sub(frame.elapsed()));
     }
-    summary(&app, &me, rolls).map(|()| Played::Done)
+    summary(&app, &me, rolls.min(rolls_played(&app))).map(|()| Played::Done)
+}
+
+/// True once the local player left (`--leave-after-rolls`) and no longer votes.
+fn has_left(app: &App, me: &PeerId) -> bool {
+    let world = app.world();
+    let Some(leave) = world.get_resource::<LeaveAfter>() else {
+        return false;
+    };
+    world
+        .resource::<TableView>()
+        .snapshot::<TableState>()
+        .is_some_and(|state| leave.is_done(state, me))
 }
 
 fn summary(app: &App, me: &PeerId, rolls: u64) -> Result<(), GameError> {
@@ -463,9 +526,14 @@ fn summary(app: &App, me: &PeerId, rolls: u64) -> Result<(), GameError> {
         .ok_or(GameError::NoTableState)?;
     println!("\nafter {} heights:", view.height.0);
     for seat in state.seats() {
-        let you = if &seat.peer == me { " (you)" } else { "" };
+        let you = match (&seat.peer == me, seat.is_seated()) {
+            (true, true) => " (you)",
+            (true, false) => " (you, left)",
+            (false, true) => "",
+            (false, false) => " (left)",
+        };
         println!(
-            "  {}{you:<6} balance {:>7}  bond {:>5}",
+            "  {}{you:<12} balance {:>7}  bond {:>5}",
             seat.peer, seat.balance, seat.bond
         );
     }

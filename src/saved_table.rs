@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use bitcraps::consensus::{codec, PeerId};
+use bitcraps::consensus::codec;
 use bitcraps::journal::DataDir;
 use bitcraps::net::Genesis;
 
@@ -113,11 +113,11 @@ pub fn save_table(dir: &DataDir, saved: &SavedTable) -> Result<(), SavedTableErr
     write_file(&dir.root().join(CURRENT_TABLE_FILE), name.as_bytes())
 }
 
-/// The table saved in `dir` for the relay at `relay` with `me` seated, if there is one.
+/// The table saved in `dir` for the relay at `relay`, if there is one (the player's key need
+/// not hold a genesis seat: a newcomer admitted later saves its table too).
 pub fn saved_table(
     dir: &DataDir,
     relay: SocketAddr,
-    me: &PeerId,
 ) -> Result<Option<SavedTable>, SavedTableError> {
     let pointer = dir.root().join(CURRENT_TABLE_FILE);
     let name = match std::fs::read_to_string(&pointer) {
@@ -159,16 +159,9 @@ pub fn saved_table(
     if saved.relay != relay {
         return Ok(None);
     }
-    let players = u16::try_from(saved.genesis.seats.len()).unwrap_or(u16::MAX);
-    let terms = bitcraps::net::LobbyTerms {
-        lobby: saved.genesis.lobby,
-        protocol_version: saved.genesis.terms.protocol_version,
-        registry_hash: saved.genesis.terms.registry_hash,
-        players,
-    };
     saved
         .genesis
-        .check(me, &terms)
+        .check_running(&saved.genesis.terms.registry_hash)
         .map_err(|source| SavedTableError::Genesis { path, source })?;
     Ok(Some(saved))
 }

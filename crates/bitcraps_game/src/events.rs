@@ -407,6 +407,19 @@ pub enum JoinDeclined {
     TableClosed,
 }
 
+impl std::fmt::Display for JoinDeclined {
+    /// In plain words, for the newcomer and the table.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            JoinDeclined::Refused => "more than a third of the players refused",
+            JoinDeclined::Expired => "not enough players answered in time",
+            JoinDeclined::TableFull => "every seat was taken",
+            JoinDeclined::SupplyLimit => "the chips would exceed the table's limit",
+            JoinDeclined::TableClosed => "the table closed",
+        })
+    }
+}
+
 /// A player's final chips at a closing table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FinalBalance {

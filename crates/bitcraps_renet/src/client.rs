@@ -464,7 +464,8 @@ fn poll_relay(
                 }
                 RelayFrame::LobbyChallenge { .. }
                 | RelayFrame::Lobby(_)
-                | RelayFrame::Genesis(_) => {
+                | RelayFrame::Genesis(_)
+                | RelayFrame::Running(_) => {
                     log::warn!(
                         "the relay at {relay} speaks as a lobby to a seated player; ignored"
                     );

@@ -40,7 +40,9 @@ pub enum Refusal {
         /// The player's.
         got: [u8; 32],
     },
-    /// The key is not one of the table's seats.
+    /// The key is not one of the table's seats. (Relays of this version let such keys in as
+    /// newcomers, within their guest limits, and no longer send it; kept so that the other
+    /// refusals keep their encoding.)
     #[error("seat key {peer} is not seated at this table")]
     NotSeated {
         /// The key claimed.
@@ -126,6 +128,20 @@ pub enum Refusal {
     DuplicateKey {
         /// The key.
         peer: PeerId,
+    },
+    /// The relay has as many newcomers (keys that are not genesis seats) as it takes.
+    #[error("the relay already has {limit} newcomers waiting or playing; try again later")]
+    TooManyGuests {
+        /// The limit.
+        limit: usize,
+    },
+    /// The relay has as many newcomers from this address as it takes from one address.
+    #[error("the relay already has {limit} newcomers from {ip}")]
+    TooManyGuestsFrom {
+        /// The address.
+        ip: String,
+        /// The limit.
+        limit: usize,
     },
     /// Too many connections from one address that have not finished their handshakes.
     #[error("too many unfinished handshakes from {ip} (limit {limit})")]

@@ -148,9 +148,9 @@ impl RelayAppExt for App {
         config: RelayConfig,
         socket: UdpSocket,
     ) -> Result<SocketAddr, SetupError> {
-        // Room for every seat twice (a reconnecting player's stale connection times out while
-        // the new one is seated) and a few connections still proving their seats.
-        let max_clients = config.seats.len() * 2 + 8;
+        // Room for every seat and every guest twice (a reconnecting player's stale connection
+        // times out while the new one is seated) and a few connections still proving keys.
+        let max_clients = (config.seats.len() + config.limits.max_guests) * 2 + 8;
         let (transport, addr) = server_transport(socket, max_clients, &config.budget)?;
         self.add_plugins(RelayPlugin)
             .insert_resource(RenetServer::new(connection_config(&config.budget)))
@@ -165,8 +165,9 @@ impl RelayAppExt for App {
         socket: UdpSocket,
     ) -> Result<SocketAddr, SetupError> {
         // Every seat three times (its lobby connection lingering while it opens its seated
-        // one, and a reconnection) and a few connections still proving their keys.
-        let max_clients = usize::from(config.players) * 3 + 8;
+        // one, and a reconnection), every guest of the table it forms twice, and a few
+        // connections still proving their keys.
+        let max_clients = usize::from(config.players) * 3 + config.limits.max_guests * 2 + 8;
         let (transport, addr) = server_transport(socket, max_clients, &config.budget)?;
         self.add_plugins((RelayPlugin, LobbyPlugin))
             .insert_resource(RenetServer::new(connection_config(&config.budget)))

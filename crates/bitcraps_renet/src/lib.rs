@@ -76,7 +76,7 @@ pub use host::{
     RELAY_TICK,
 };
 pub use lobby::{Genesis, GenesisError, Lobby, LobbyConfig, LobbyPlugin, LobbyStatus, LobbyTerms};
-pub use lobby_client::{join_lobby, LobbyError, LobbyJoin};
+pub use lobby_client::{join_lobby, LobbyError, LobbyJoin, LobbyOutcome};
 pub use protocol::{
     connection_config, ChannelBudget, ClientFrame, Lane, RelayFrame, SeatProof, TableTerms,
     NETCODE_PROTOCOL_ID,

@@ -355,6 +355,7 @@ impl Lobby {
         let (genesis, _) = self.genesis.as_ref()?;
         let seats = ParticipantSet::new(genesis.seats.iter().copied()).ok()?;
         let mut config = RelayConfig::new(genesis.terms, Arc::new(seats));
+        config.genesis = Some(genesis.clone());
         config.budget = self.config.budget.clone();
         config.limits = self.config.limits.clone();
         Some(config)

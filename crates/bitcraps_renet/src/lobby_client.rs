@@ -132,14 +132,35 @@ fn send(client: &mut RenetClient, frame: &ClientFrame) {
     }
 }
 
+/// What a lobby join found at the relay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LobbyOutcome {
+    /// The lobby formed a table with this player seated ([`Genesis::check`]).
+    Formed(Genesis),
+    /// The relay's table already plays ([`Genesis::check_running`]): the player is a newcomer
+    /// who may ask the table to sit down (or, if its key holds a genesis seat, a player that
+    /// lost its saved table and catches up).
+    Running(Genesis),
+}
+
+impl LobbyOutcome {
+    /// The table's genesis.
+    pub fn genesis(&self) -> &Genesis {
+        match self {
+            LobbyOutcome::Formed(g) | LobbyOutcome::Running(g) => g,
+        }
+    }
+}
+
 /// Joins the lobby, calls `on_status` at every change of who is in, and returns the table's
-/// genesis once it is formed and checked ([`Genesis::check`]: well formed, this player seated).
-/// The lobby connection is closed on return; the player then joins the seated relay at the
-/// same address with [`crate::join_plugin`].
+/// genesis once it is formed and checked ([`LobbyOutcome::Formed`]), or the genesis of the
+/// table that already plays there ([`LobbyOutcome::Running`]). The lobby connection is closed
+/// on return; the player then joins the seated relay at the same address with
+/// [`crate::join_plugin`].
 pub fn join_lobby(
     join: &LobbyJoin,
     mut on_status: impl FnMut(&LobbyStatus),
-) -> Result<Genesis, LobbyError> {
+) -> Result<LobbyOutcome, LobbyError> {
     let relay = join.relay;
     let (mut client, mut transport) = open_connection(relay, &join.budget)?;
     let client_id = transport.client_id();
@@ -176,8 +197,8 @@ pub fn join_lobby(
                     send(&mut client, &ClientFrame::Join(proof));
                 }
                 RelayFrame::Challenge { nonce, .. } => {
-                    // A seated relay: the lobby has already formed its table. Ask anyway, so
-                    // that the relay says (and logs) that the table is full.
+                    // A seated relay: the lobby has already formed its table. Ask anyway: the
+                    // relay answers with the running table's genesis (or that it is full).
                     let none = LobbyTerms {
                         lobby: [0; 32],
                         protocol_version: PROTOCOL_VERSION,
@@ -201,7 +222,16 @@ pub fn join_lobby(
                     outcome = Some(
                         genesis
                             .check(&join.key.peer_id(), &terms)
-                            .map(|()| genesis)
+                            .map(|()| LobbyOutcome::Formed(genesis))
+                            .map_err(|error| LobbyError::Genesis { relay, error }),
+                    );
+                    break;
+                }
+                RelayFrame::Running(genesis) => {
+                    outcome = Some(
+                        genesis
+                            .check_running(&join.registry_hash)
+                            .map(|()| LobbyOutcome::Running(genesis))
                             .map_err(|error| LobbyError::Genesis { relay, error }),
                     );
                     break;

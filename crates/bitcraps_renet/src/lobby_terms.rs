@@ -97,7 +97,7 @@ pub enum GenesisError {
     #[error("the relay's seat list does not seat this player's key {0}")]
     NotSeated(PeerId),
     /// Fewer or more seats than a table takes, or than the lobby announced.
-    #[error("the relay's seat list has {got} seats, the lobby announced {expected}")]
+    #[error("the relay's seat list has {got} seats, expected {expected}")]
     SeatCount {
         /// Seats announced.
         expected: u16,
@@ -137,10 +137,32 @@ impl Genesis {
     /// Checks that the genesis is well formed for the lobby `terms` and seats `me`.
     pub fn check(&self, me: &PeerId, terms: &LobbyTerms) -> Result<(), GenesisError> {
         let players = usize::from(terms.players);
-        if self.seats.len() != players || !(MIN_PLAYERS..=MAX_PLAYERS).contains(&terms.players) {
+        if self.seats.len() != players {
             return Err(GenesisError::SeatCount {
                 expected: terms.players,
                 got: self.seats.len(),
+            });
+        }
+        if self.lobby != terms.lobby {
+            return Err(GenesisError::Terms);
+        }
+        self.check_running(&terms.registry_hash)?;
+        if !self.seats.contains(me) {
+            return Err(GenesisError::NotSeated(*me));
+        }
+        Ok(())
+    }
+
+    /// Checks the genesis of a table that already plays (sent to a latecomer, who never saw
+    /// its lobby): 4 to 16 distinct seats, this protocol version and `registry_hash`, and the
+    /// table id derived from the seats, lobby and nonce. Whether the local key is seated does
+    /// not matter: a newcomer asks the table to sit down.
+    pub fn check_running(&self, registry_hash: &[u8; 32]) -> Result<(), GenesisError> {
+        let count = self.seats.len();
+        if !(usize::from(MIN_PLAYERS)..=usize::from(MAX_PLAYERS)).contains(&count) {
+            return Err(GenesisError::SeatCount {
+                expected: MIN_PLAYERS,
+                got: count,
             });
         }
         for (i, seat) in self.seats.iter().enumerate() {
@@ -148,9 +170,8 @@ impl Genesis {
                 return Err(GenesisError::Duplicate(*seat));
             }
         }
-        if self.lobby != terms.lobby
-            || self.terms.protocol_version != terms.protocol_version
-            || self.terms.registry_hash != terms.registry_hash
+        if self.terms.protocol_version != PROTOCOL_VERSION
+            || &self.terms.registry_hash != registry_hash
         {
             return Err(GenesisError::Terms);
         }
@@ -161,15 +182,27 @@ impl Genesis {
                 got: self.terms.table,
             });
         }
-        if !self.seats.contains(me) {
-            return Err(GenesisError::NotSeated(*me));
-        }
         Ok(())
+    }
+
+    /// True if `peer` holds one of the genesis seats.
+    pub fn seats(&self, peer: &PeerId) -> bool {
+        self.seats.contains(peer)
     }
 
     /// The local player's plugin configuration for this table (default timings).
     pub fn config(&self, key: Keypair) -> Result<BitCrapsConfig, ConfigError> {
         BitCrapsConfig::new(self.terms.table, key, self.seats.iter().copied())
+    }
+
+    /// The configuration of a newcomer (a key that holds no genesis seat) who follows this
+    /// table and asks to sit down ([`BitCrapsConfig::newcomer`]); for a genesis seat, the same
+    /// as [`Genesis::config`].
+    pub fn newcomer_config(&self, key: Keypair) -> Result<BitCrapsConfig, ConfigError> {
+        if self.seats(&key.peer_id()) {
+            return self.config(key);
+        }
+        BitCrapsConfig::newcomer(self.terms.table, key, self.seats.iter().copied())
     }
 
     /// The seat list as short key hex, in join order (`1. a1b2c3d4  2. ...`).

@@ -301,6 +301,10 @@ pub enum RelayFrame {
     Lobby(LobbyStatus),
     /// The seats are fixed: the table's genesis terms.
     Genesis(Genesis),
+    /// The table this relay serves already plays: its genesis (the answer to a lobby join
+    /// that came too late). The latecomer may ask the table to seat it
+    /// ([`crate::LobbyOutcome::Running`]).
+    Running(Genesis),
 }
 
 /// Encodes a frame.

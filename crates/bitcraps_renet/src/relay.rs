@@ -8,6 +8,17 @@
 //! table id inside consensus messages, the signer of state-hash announcements, recipients) and
 //! rate-limits every connection; an offender is disconnected with a logged [`Offence`], and
 //! the other seats keep playing.
+//!
+//! **Newcomers.** Who votes changes with the decided seats (players join and leave a running
+//! table), and the relay, which holds no game state, cannot follow that. So besides the
+//! genesis seats it lets in **guests**: any key that proves itself, at most
+//! [`RelayLimits::max_guests`] at once and [`RelayLimits::max_guests_per_ip`] per address,
+//! under the same rate limits as a seat. A guest is a newcomer asking to sit down (or one the
+//! table has since admitted): its messages are forwarded like anyone's, and the players — who
+//! know each height's validator set — decide what they count for (a stranger's votes count for
+//! nothing; only its join request and its signed status reach the game). A lobby join sent to
+//! a relay whose table already plays is answered with that table's genesis
+//! ([`RelayFrame::Running`]), so that a latecomer can ask to sit down.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
@@ -36,6 +47,8 @@ enum Stage {
 #[derive(Debug)]
 struct Connection {
     stage: Stage,
+    /// A key that is not a genesis seat (a newcomer), once it proved it.
+    guest: bool,
     ip: Option<IpAddr>,
     queues: LaneQueues,
     messages: TokenBucket,
@@ -71,9 +84,17 @@ impl Relay {
         &self.config
     }
 
-    /// Seats with a connection, and their renet client ids.
+    /// Seats with a connection, and their renet client ids (guests included).
     pub fn seated(&self) -> impl Iterator<Item = (PeerId, ClientId)> + '_ {
         self.seats.iter().map(|(p, c)| (*p, *c))
+    }
+
+    /// Connected keys that are not genesis seats (newcomers), and their renet client ids.
+    pub fn guests(&self) -> impl Iterator<Item = (PeerId, ClientId)> + '_ {
+        self.seats
+            .iter()
+            .filter(|(p, _)| !self.config.seats.contains(p))
+            .map(|(p, c)| (*p, *c))
     }
 
     /// The connection speaking for `peer`, if any.
@@ -108,6 +129,7 @@ impl Relay {
             .count();
         let mut connection = Connection {
             stage: Stage::Challenged { nonce, since: now },
+            guest: false,
             ip,
             queues: LaneQueues::new(&self.config.budget),
             messages: TokenBucket::new(limits.messages_per_second, limits.message_burst, real),
@@ -239,8 +261,14 @@ impl Relay {
                     Err(refusal) => self.refuse(client, refusal, now),
                 }
             }
+            (Stage::Challenged { .. }, ClientFrame::Join(_)) if self.config.genesis.is_some() => {
+                // A lobby player arriving after the lobby formed its table: the table is public
+                // (every player holds its genesis), so tell it which one plays here; it may
+                // ask to sit down with a seat proof on a new connection.
+                self.dismiss_with_genesis(client, now);
+            }
             (_, ClientFrame::Join(_)) => {
-                // A lobby player arriving after the lobby filled its seats.
+                // A lobby player at a relay that was given its seats without a lobby.
                 let players = u16::try_from(self.config.seats.len()).unwrap_or(u16::MAX);
                 self.refuse(client, Refusal::TableFull { players }, now);
             }
@@ -257,6 +285,49 @@ impl Relay {
         }
     }
 
+    /// Sends a latecomer the genesis of the table that plays here and closes its lobby
+    /// connection after the grace period (not an offence: it could not know).
+    fn dismiss_with_genesis(&mut self, client: ClientId, now: Duration) {
+        let grace = self.config.limits.close_grace;
+        let Some(genesis) = self.config.genesis.clone() else {
+            return;
+        };
+        let Some(connection) = self.clients.get_mut(&client) else {
+            return;
+        };
+        connection.queues.clear();
+        push_frame(
+            &mut connection.queues,
+            Lane::Consensus,
+            &RelayFrame::Running(genesis),
+        );
+        connection.stage = Stage::Closing { until: now + grace };
+        log::info!("relay: client {client} asked a lobby for a seat; sent it the running table");
+    }
+
+    /// Why `peer` (not a genesis seat) from `ip` cannot come in as a guest now, if it cannot.
+    fn guest_refusal(&self, peer: &PeerId, ip: Option<IpAddr>) -> Option<Refusal> {
+        let limits = &self.config.limits;
+        let others: Vec<&Connection> = self
+            .clients
+            .values()
+            .filter(|c| c.guest && matches!(c.stage, Stage::Seated(p) if p != *peer))
+            .collect();
+        if others.len() >= limits.max_guests {
+            return Some(Refusal::TooManyGuests {
+                limit: limits.max_guests,
+            });
+        }
+        let here = others.iter().filter(|c| c.ip == ip).count();
+        match ip {
+            Some(ip) if here >= limits.max_guests_per_ip => Some(Refusal::TooManyGuestsFrom {
+                ip: ip.to_string(),
+                limit: limits.max_guests_per_ip,
+            }),
+            _ => None,
+        }
+    }
+
     fn seat(
         &mut self,
         client: ClientId,
@@ -268,11 +339,15 @@ impl Relay {
             return self.refuse(client, mismatch, now);
         }
         let peer = proof.peer;
-        if !self.config.seats.contains(&peer) {
-            return self.refuse(client, Refusal::NotSeated { peer }, now);
-        }
         if !proof.verify(&nonce, client) {
             return self.refuse(client, Refusal::BadProof { peer }, now);
+        }
+        let guest = !self.config.seats.contains(&peer);
+        if guest {
+            let ip = self.clients.get(&client).and_then(|c| c.ip);
+            if let Some(refusal) = self.guest_refusal(&peer, ip) {
+                return self.refuse(client, refusal, now);
+            }
         }
         if let Some(old) = self.seats.insert(peer, client) {
             // The same key proved again on a new connection: the player reconnected (renet
@@ -284,13 +359,18 @@ impl Relay {
         let online: Vec<PeerId> = self.seats.keys().copied().collect();
         if let Some(connection) = self.clients.get_mut(&client) {
             connection.stage = Stage::Seated(peer);
+            connection.guest = guest;
             push_frame(
                 &mut connection.queues,
                 Lane::Consensus,
                 &RelayFrame::Welcome { peer, online },
             );
         }
-        log::info!("relay: client {client} proved seat {peer}");
+        if guest {
+            log::info!("relay: client {client} proved key {peer} (a newcomer, not a genesis seat)");
+        } else {
+            log::info!("relay: client {client} proved seat {peer}");
+        }
     }
 
     /// What the relay can check of an envelope without keys: size, encoding, table, the
@@ -303,10 +383,10 @@ impl Relay {
                 limit,
             });
         }
-        if let Some(to) = to {
-            if to == from || !self.config.seats.contains(&to) {
-                return Err(Refusal::BadRecipient { to });
-            }
+        // A message to a key with no connection (a newcomer that left, a seat offline) is
+        // dropped when it is forwarded; only a message to oneself is an offence.
+        if to == Some(from) {
+            return Err(Refusal::BadRecipient { to: from });
         }
         let envelope = Envelope::decode(bytes, limit).map_err(|e| Refusal::Malformed {
             reason: format!("envelope: {e}"),
@@ -357,7 +437,13 @@ impl Relay {
             }
         };
         let recipients: Vec<ClientId> = match to {
-            Some(peer) => self.seats.get(&peer).copied().into_iter().collect(),
+            Some(peer) => match self.seats.get(&peer) {
+                Some(client) => vec![*client],
+                None => {
+                    self.stats.unroutable += 1;
+                    return;
+                }
+            },
             None => self
                 .seats
                 .values()

@@ -7,6 +7,7 @@ use std::time::Duration;
 use bevy_bitcraps::bitcraps_consensus::ParticipantSet;
 
 use crate::faults::RelayFaults;
+use crate::lobby_terms::Genesis;
 use crate::protocol::{ChannelBudget, TableTerms};
 
 /// Per-connection limits of the relay.
@@ -29,12 +30,18 @@ pub struct RelayLimits {
     /// Connections from one IP address that may be connected without having finished their
     /// handshake (so one address cannot take every slot of the relay with idle connections).
     pub max_pending_per_ip: usize,
+    /// Connected keys that are not genesis seats (newcomers asking to sit down, or admitted
+    /// since), at most: the game seats at most 16 and lets at most 8 requests wait.
+    pub max_guests: usize,
+    /// Guests from one IP address, at most (so one address cannot take every guest slot).
+    pub max_guests_per_ip: usize,
 }
 
 impl Default for RelayLimits {
     /// An honest seat sends a few votes per height, gossip every few hundred milliseconds and
     /// catch-up batches; 2 000 frames and 4 MiB per second (bursts of 4 000 frames and 8 MiB)
-    /// leave it an order of magnitude of room. At most 8 unfinished handshakes per address.
+    /// leave it an order of magnitude of room. At most 8 unfinished handshakes per address; at
+    /// most 24 guests, 4 per address.
     fn default() -> Self {
         RelayLimits {
             messages_per_second: 2_000,
@@ -45,6 +52,8 @@ impl Default for RelayLimits {
             close_grace: Duration::from_millis(250),
             offences_kept: 256,
             max_pending_per_ip: 8,
+            max_guests: 24,
+            max_guests_per_ip: 4,
         }
     }
 }
@@ -54,8 +63,11 @@ impl Default for RelayLimits {
 pub struct RelayConfig {
     /// The table's terms (id, protocol version, registry hash).
     pub terms: TableTerms,
-    /// The seats.
+    /// The genesis seats.
     pub seats: Arc<ParticipantSet>,
+    /// The table's genesis, when a lobby formed it: sent to latecomers who ask the lobby for
+    /// a seat, so that they can ask the table to sit down.
+    pub genesis: Option<Genesis>,
     /// Channel memory and message sizes (the players must use the same).
     pub budget: ChannelBudget,
     /// Per-connection limits.
@@ -70,6 +82,7 @@ impl RelayConfig {
         RelayConfig {
             terms,
             seats,
+            genesis: None,
             budget: ChannelBudget::default(),
             limits: RelayLimits::default(),
             faults: None,
@@ -92,6 +105,8 @@ pub struct RelayStats {
     pub seated: usize,
     /// Messages queued for recipients.
     pub forwarded: u64,
+    /// Messages addressed to a key with no connection (dropped).
+    pub unroutable: u64,
     /// Messages dropped because a recipient's queue was full (back-pressure).
     pub backpressure_drops: u64,
     /// Messages dropped by the fault hook.

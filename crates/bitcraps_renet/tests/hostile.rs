@@ -162,20 +162,14 @@ fn a_client_claiming_another_seat_is_refused() {
         })
     );
 
-    // A key that is not seated at all.
-    let mut stranger = RawClient::connect(t.relay_addr, &ChannelBudget::default()).unwrap();
-    let nonce = challenge(&pump_until(&mut t, &mut stranger, |f| {
-        challenge(f).is_some()
-    }))
-    .unwrap();
-    let proof = SeatProof::sign(&impostor, &nonce, terms(&t), stranger.client_id());
-    stranger.send(&ClientFrame::Hello(proof));
-    let frames = pump_until(&mut t, &mut stranger, |f| refusal(f).is_some());
-    assert_eq!(
-        refusal(&frames),
-        Some(Refusal::NotSeated {
-            peer: impostor.peer_id()
-        })
+    // A key that is not seated at all comes in as a guest (a newcomer may ask to sit down),
+    // but the players give it no vote: the table plays on without counting it.
+    let stranger = seated_raw(&mut t, &impostor);
+    assert!(
+        t.relay_state()
+            .guests()
+            .any(|(p, c)| p == impostor.peer_id() && c == stranger.client_id()),
+        "the stranger is a guest"
     );
 
     // Negative control: the real key of the free seat is welcomed.
@@ -320,13 +314,16 @@ fn a_seated_client_sending_bad_data_is_disconnected_and_named() {
             |r| matches!(r, Refusal::NotYourAnnouncement { .. }),
         ),
         (
-            "a message to a stranger",
-            Box::new(|raw| {
-                raw.send(&ClientFrame::Packet {
-                    to: Some(PeerId([9; 32])),
-                    bytes: Envelope::Application(vec![1]).encode().unwrap(),
+            "a message to itself",
+            {
+                let me = key.peer_id();
+                Box::new(move |raw| {
+                    raw.send(&ClientFrame::Packet {
+                        to: Some(me),
+                        bytes: Envelope::Application(vec![1]).encode().unwrap(),
+                    })
                 })
-            }),
+            },
             |r| matches!(r, Refusal::BadRecipient { .. }),
         ),
         (
@@ -399,4 +396,102 @@ fn the_seated_check_fails_when_a_seat_is_closed() {
     ));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| honest_still_seated(&t)));
     assert!(result.is_err(), "the check has teeth");
+}
+
+/// Proves `key` on a new connection; the frames up to the relay's answer (welcome or refusal).
+fn hello(t: &mut NetTable, key: &Keypair) -> (RawClient, Vec<RelayFrame>) {
+    let mut raw = RawClient::connect(t.relay_addr, &ChannelBudget::default()).unwrap();
+    let nonce = challenge(&pump_until(t, &mut raw, |f| challenge(f).is_some())).unwrap();
+    let proof = SeatProof::sign(key, &nonce, terms(t), raw.client_id());
+    raw.send(&ClientFrame::Hello(proof));
+    let frames = pump_until(t, &mut raw, |f| {
+        f.iter()
+            .any(|f| matches!(f, RelayFrame::Welcome { .. } | RelayFrame::Refused(_)))
+    });
+    (raw, frames)
+}
+
+fn welcomed(frames: &[RelayFrame]) -> bool {
+    frames
+        .iter()
+        .any(|f| matches!(f, RelayFrame::Welcome { .. }))
+}
+
+#[test]
+fn newcomers_are_bounded_in_number_and_per_address() {
+    let stranger = |i: u8| Keypair::from_seed([0xA0 + i; 32]);
+    // At most one guest from one address.
+    let mut t = NetTable::new(
+        4,
+        74,
+        |mut r| {
+            r.limits.max_guests_per_ip = 1;
+            r
+        },
+        |_, c| c,
+        &mut bots,
+    )
+    .unwrap();
+    assert!(t.run_until(3_000, WALL, |t| t.all_seated(&HONEST)));
+    let (first, frames) = hello(&mut t, &stranger(1));
+    assert!(welcomed(&frames), "{frames:?}");
+    let (_, frames) = hello(&mut t, &stranger(2));
+    assert!(
+        matches!(
+            refusal(&frames),
+            Some(Refusal::TooManyGuestsFrom { limit: 1, ref ip }) if ip == "127.0.0.1"
+        ),
+        "{frames:?}"
+    );
+    // The same newcomer reconnecting replaces its own connection: not a second guest.
+    let (_, frames) = hello(&mut t, &stranger(1));
+    assert!(welcomed(&frames), "{frames:?}");
+    drop(first);
+    // A genesis seat never counts as a guest: seat 0 reconnecting is welcomed.
+    let seat = t.keys[0].clone();
+    let (_, frames) = hello(&mut t, &seat);
+    assert!(welcomed(&frames), "{frames:?}");
+
+    // At most one guest in all.
+    let mut t = NetTable::new(
+        4,
+        75,
+        |mut r| {
+            r.limits.max_guests = 1;
+            r
+        },
+        |_, c| c,
+        &mut bots,
+    )
+    .unwrap();
+    assert!(t.run_until(3_000, WALL, |t| t.all_seated(&HONEST)));
+    let (_guest, frames) = hello(&mut t, &stranger(3));
+    assert!(welcomed(&frames), "{frames:?}");
+    let (_, frames) = hello(&mut t, &stranger(4));
+    assert_eq!(
+        refusal(&frames),
+        Some(Refusal::TooManyGuests { limit: 1 }),
+        "{frames:?}"
+    );
+    assert!(progresses(&mut t, &HONEST, 5, 10_000, |_| {}));
+    honest_still_seated(&t);
+    assert_eq!(t.relay_state().guests().count(), 1);
+}
+
+#[test]
+fn a_message_to_a_key_with_no_connection_is_dropped_not_punished() {
+    let mut t = table_with_free_seat(76);
+    assert!(t.run_until(3_000, WALL, |t| t.all_seated(&HONEST)));
+    let key = t.keys[4].clone();
+    let mut raw = seated_raw(&mut t, &key);
+    raw.send(&ClientFrame::Packet {
+        to: Some(PeerId([9; 32])),
+        bytes: Envelope::Application(vec![1]).encode().unwrap(),
+    });
+    assert!(t.run_until(3_000, WALL, |t| {
+        raw.pump();
+        t.relay_state().stats().unroutable >= 1
+    }));
+    assert!(raw.is_connected(), "the sender is not punished");
+    assert!(offences(&t).is_empty(), "{:?}", offences(&t));
 }
