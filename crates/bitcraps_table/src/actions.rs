@@ -37,6 +37,9 @@ pub enum ActionError {
     /// An earlier action is still waiting for its decision.
     #[error("wait: your last action is not decided yet")]
     Pending,
+    /// The local player cannot leave now.
+    #[error(transparent)]
+    Leave(#[from] crate::ui::leave::LeaveError),
 }
 
 /// The answer to the local player's last action, shown under the chip selector.

@@ -19,6 +19,16 @@ impl PlayerNames {
             .unwrap_or_else(|| format!("player {peer}"))
     }
 
+    /// The name of `peer`, or the start of its key ("ab12...": the default font has ASCII glyphs only) for a player without a name, such
+    /// as a newcomer asking for a seat.
+    pub fn short(&self, peer: &PeerId) -> String {
+        self.0.get(peer).cloned().unwrap_or_else(|| {
+            let key = peer.to_string();
+            let start: String = key.chars().take(4).collect();
+            format!("{start}...")
+        })
+    }
+
     /// The name of the player at `seat` of `state`, or "seat N".
     pub fn of_seat(&self, state: &bitcraps_game::TableState, seat: Seat) -> String {
         state

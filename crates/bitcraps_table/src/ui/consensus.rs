@@ -8,6 +8,7 @@ use bevy::prelude::*;
 use bevy_bitcraps::{
     BitCrapsConfig, ConsensusStatus, DiceCommitment, DiceReveal, Dispute, DisputeVote, TableView,
 };
+use bitcraps_consensus::Step;
 use bitcraps_game::{Stage, TableState};
 
 use super::{panel, text, title};
@@ -35,6 +36,16 @@ pub(super) fn spawn(mut commands: Commands) {
         });
 }
 
+/// A round step in words.
+fn step_text(step: Step) -> &'static str {
+    match step {
+        Step::Propose => "waiting for the proposal",
+        Step::Prevote => "prevoting",
+        Step::Precommit => "precommitting",
+        Step::Commit => "decided",
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) fn refresh(
     status: Option<Res<ConsensusStatus>>,
@@ -56,8 +67,10 @@ pub(super) fn refresh(
     let n = config.participants.len();
     let mut lines = vec![
         format!(
-            "height {}  round {}  step {:?}",
-            status.height.0, status.round.0, status.step
+            "height {}  round {}  step: {}",
+            status.height.0,
+            status.round.0,
+            step_text(status.step)
         ),
         format!("proposer: {}", names.of(&status.proposer)),
         format!(

@@ -22,11 +22,13 @@ pub struct RollButton;
 #[derive(Component, Debug)]
 pub struct FeedbackText;
 
-const BUTTON: Color = Color::srgb(0.16, 0.18, 0.22);
+/// A button's colour at rest.
+pub(crate) const BUTTON: Color = Color::srgb(0.16, 0.18, 0.22);
 const SELECTED: Color = Color::srgb(0.15, 0.45, 0.95);
 const ROLL_LIVE: Color = Color::srgb(0.80, 0.10, 0.08);
 
-fn button(label: impl Into<String>, width: f32) -> impl Bundle {
+/// A rounded button with a label, `width` pixels wide.
+pub(crate) fn button(label: impl Into<String>, width: f32) -> impl Bundle {
     (
         Button,
         Node {

@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 use bevy::prelude::*;
 use bevy_bitcraps::{DesyncDetected, GameEvent, TableView};
 use bitcraps_game::{
-    Event, Outcome, PenaltyReason, PhaseEvent, RemovalReason, TableState, Verdict,
+    AbandonReason, Event, JoinDeclined, Outcome, PenaltyReason, PhaseEvent, RemovalReason,
+    TableState, Verdict,
 };
 
 use super::{panel, title};
@@ -153,7 +154,7 @@ pub fn describe(event: &Event, state: &TableState, names: &PlayerNames) -> Optio
             palette::TEXT,
         ),
         Event::RollAbandoned { roll, reason } => (
-            format!("roll #{roll} abandoned: {reason:?}"),
+            format!("roll #{roll} abandoned: {}", abandon_text(*reason)),
             palette::ALERT,
         ),
         Event::Penalty {
@@ -215,9 +216,67 @@ pub fn describe(event: &Event, state: &TableState, names: &PlayerNames) -> Optio
             ),
             palette::ALERT,
         ),
+        Event::JoinRequested { peer, buy_in, .. } => (
+            format!("{} asks to sit down with {buy_in} chips", names.short(peer)),
+            palette::FELT_GOLD,
+        ),
+        Event::JoinAnswered {
+            newcomer,
+            seat,
+            admit,
+        } => {
+            let (third, you) = if *admit {
+                ("allows", "allow")
+            } else {
+                ("refuses", "refuse")
+            };
+            (
+                format!("{} {}", says(*seat, third, you), names.short(newcomer)),
+                palette::TEXT_DIM,
+            )
+        }
+        Event::SeatJoined {
+            peer, buy_in, bond, ..
+        } => (
+            format!(
+                "{} sat down with {buy_in} chips ({bond} of them as bond)",
+                names.short(peer)
+            ),
+            palette::GOOD,
+        ),
+        Event::JoinDeclined { peer, reason } => {
+            (declined_text(&names.short(peer), *reason), palette::TEXT)
+        }
+        Event::TableClosed { final_balances, .. } => (
+            format!(
+                "THE TABLE CLOSED: {} players cashed out",
+                final_balances.len()
+            ),
+            palette::ALERT,
+        ),
         _ => return None,
     };
     Some(line)
+}
+
+/// A join request that ended without a seat, in words.
+pub fn declined_text(who: &str, reason: JoinDeclined) -> String {
+    match reason {
+        JoinDeclined::Refused => format!("the table refused {who}"),
+        JoinDeclined::Expired => format!("{who}'s request to sit down lapsed unanswered"),
+        JoinDeclined::TableFull => format!("no seat was left for {who}"),
+        JoinDeclined::SupplyLimit => {
+            format!("{who} was turned away: the table holds all the chips it may")
+        }
+        JoinDeclined::TableClosed => format!("{who} was turned away: the table closed"),
+    }
+}
+
+fn abandon_text(reason: AbandonReason) -> &'static str {
+    match reason {
+        AbandonReason::NoCommitments => "nobody committed dice in time",
+        AbandonReason::NoReveals => "nobody revealed dice in time",
+    }
 }
 
 /// A penalty's reason in words.
@@ -236,7 +295,8 @@ pub fn penalty_text(reason: &PenaltyReason) -> String {
     }
 }
 
-fn removal_text(reason: &RemovalReason) -> String {
+/// Why a seat was taken away, in words.
+pub fn removal_text(reason: &RemovalReason) -> String {
     match reason {
         RemovalReason::MissedRolls(n) => format!("missed {n} rolls in a row"),
         RemovalReason::Penalty(p) => penalty_text(p),

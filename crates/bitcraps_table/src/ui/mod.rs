@@ -1,15 +1,23 @@
 //! The interface, in bevy_ui over the table: the players and your chips, the controls (chip
 //! selector, roll button, what became of your last action), the consensus at work, an event
-//! log, and an alert banner when a player misbehaves.
+//! log, an alert banner when a player misbehaves, and the seat's part: prompts to admit
+//! newcomers, the LEAVE TABLE button with its cash-out, and the table's rules.
 
+pub mod admission;
 pub mod alert;
 pub mod consensus;
 pub mod controls;
+pub mod leave;
 pub mod log;
 pub mod players;
+pub mod rules;
+#[cfg(test)]
+mod tests;
 
 use bevy::prelude::*;
 
+use crate::actions::ActionFeedback;
+use crate::names::PlayerNames;
 use crate::palette;
 use crate::TableSystems;
 
@@ -27,6 +35,7 @@ impl Plugin for TableUiPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<EventLog>()
             .init_resource::<Alert>()
+            .add_plugins(SeatUiPlugin)
             .add_systems(
                 Startup,
                 (
@@ -49,6 +58,41 @@ impl Plugin for TableUiPlugin {
                         controls::refresh,
                         alert::refresh,
                     ),
+                )
+                    .chain()
+                    .in_set(TableSystems::Ui),
+            );
+    }
+}
+
+/// The seat's part of the interface: a prompt for each newcomer the local player is to admit
+/// or refuse, the LEAVE TABLE and RULES buttons, the end-of-play panel (cash-out, lost seat,
+/// table closed) and the rules panel. Part of [`TableUiPlugin`]; reads the game's messages
+/// ([`bevy_bitcraps::GameEvent`], [`bevy_bitcraps::OperationDecided`]) and acts through
+/// [`bevy_bitcraps::LocalPlayer`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SeatUiPlugin;
+
+impl Plugin for SeatUiPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<ActionFeedback>()
+            .init_resource::<PlayerNames>()
+            .init_resource::<admission::AdmissionAnswers>()
+            .init_resource::<leave::EndOfPlay>()
+            .init_resource::<leave::LastSeat>()
+            .init_resource::<rules::RulesShown>()
+            .add_systems(Startup, (admission::spawn, leave::spawn, rules::spawn))
+            .add_systems(
+                Update,
+                (admission::answer, leave::press, rules::toggle).in_set(TableSystems::Input),
+            )
+            .add_systems(
+                Update,
+                (
+                    admission::sync,
+                    leave::watch,
+                    leave::refresh,
+                    rules::refresh,
                 )
                     .chain()
                     .in_set(TableSystems::Ui),
