@@ -69,6 +69,12 @@ pub enum PoolRefusal {
     /// Too many join requests are waiting in the pool already.
     #[error("too many players are already waiting for a seat")]
     TooManyJoins,
+    /// The author, who has no seat, already has a request for one waiting.
+    #[error("{author} already asked for a seat")]
+    AlreadyAsked {
+        /// The author.
+        author: PeerId,
+    },
 }
 
 /// Join requests of players without a seat kept in the pool at most.
@@ -282,27 +288,39 @@ impl GameApp {
     /// [`bitcraps_game::MAX_OP_BYTES`] and its signature must verify. A second, different
     /// operation of a seated player under a nonce already seen (pooled or recently decided) is
     /// evidence of double-signing: the local player submits it as a dispute.
+    ///
+    /// What costs nothing is checked before the signature: the size, an exact repeat of a pooled
+    /// operation (already verified), and for an author without a seat — anyone can make a key —
+    /// that it asks for a seat, has no other request pooled and that fewer than
+    /// `MAX_POOLED_JOINS` requests wait.
     pub fn admit_op(&mut self, op: SignedOp) -> Result<(), PoolRefusal> {
         op.check_size().map_err(PoolRefusal::Size)?;
+        let key = (op.author, op.nonce);
+        if self.pool.get(&key).is_some_and(|(pooled, _)| *pooled == op) {
+            return Ok(());
+        }
+        if self.state().seat_of(&op.author).is_none() {
+            // Players without a seat can only ask for one, one request each, and only a few
+            // at once wait here.
+            if !matches!(op.op, Operation::Join { .. }) {
+                return Err(PoolRefusal::NotSeated { author: op.author });
+            }
+            let mut joins = self
+                .pool
+                .values()
+                .filter(|(o, _)| matches!(o.op, Operation::Join { .. }));
+            if joins.clone().any(|(o, _)| o.author == op.author) {
+                return Err(PoolRefusal::AlreadyAsked { author: op.author });
+            }
+            if joins.nth(MAX_POOLED_JOINS - 1).is_some() {
+                return Err(PoolRefusal::TooManyJoins);
+            }
+        }
         if !op.verify(&self.table) {
             return Err(PoolRefusal::BadSignature {
                 author: op.author,
                 nonce: op.nonce,
             });
-        }
-        if self.state().seat_of(&op.author).is_none() {
-            // Players without a seat can only ask for one, and only a few at once wait here.
-            if !matches!(op.op, Operation::Join { .. }) {
-                return Err(PoolRefusal::NotSeated { author: op.author });
-            }
-            let waiting = self
-                .pool
-                .values()
-                .filter(|(o, _)| matches!(o.op, Operation::Join { .. }))
-                .count();
-            if waiting >= MAX_POOLED_JOINS && !self.pool.contains_key(&(op.author, op.nonce)) {
-                return Err(PoolRefusal::TooManyJoins);
-            }
         }
         let key = (op.author, op.nonce);
         let known = if op.nonce < self.state().next_nonce(&op.author) {
@@ -756,5 +774,47 @@ mod tests {
         let bet = SignedOp::sign(&keys[1], &table, 1, Operation::FundBank { amount: 5 }).unwrap();
         assert_eq!(game.admit_op(bet), Ok(()));
         assert!(game.has_pending());
+    }
+
+    #[test]
+    fn strangers_get_one_waiting_request_each_and_a_bounded_number_in_all() {
+        let (mut game, _) = app();
+        let table = game.table;
+        let stranger = |i: u8| Keypair::from_seed([100 + i; 32]);
+        let join = |key: &Keypair, nonce: u64| {
+            SignedOp::sign(key, &table, nonce, Operation::Join { buy_in: 1_000 }).unwrap()
+        };
+        // Only a request for a seat.
+        let bet =
+            SignedOp::sign(&stranger(0), &table, 0, Operation::FundBank { amount: 5 }).unwrap();
+        assert!(matches!(
+            game.admit_op(bet),
+            Err(PoolRefusal::NotSeated { .. })
+        ));
+        // One request each: a repeat is fine, a second request is refused.
+        let first = join(&stranger(0), 1);
+        assert_eq!(game.admit_op(first.clone()), Ok(()));
+        assert_eq!(game.admit_op(first), Ok(()), "a repeat changes nothing");
+        assert_eq!(
+            game.admit_op(join(&stranger(0), 2)),
+            Err(PoolRefusal::AlreadyAsked {
+                author: stranger(0).peer_id()
+            })
+        );
+        // A forged request is still refused (the cheap checks come first, not instead).
+        let mut forged = join(&stranger(1), 1);
+        forged.nonce = 7;
+        assert!(matches!(
+            game.admit_op(forged),
+            Err(PoolRefusal::BadSignature { .. })
+        ));
+        // At most MAX_POOLED_JOINS requests wait in all.
+        for i in 1..MAX_POOLED_JOINS as u8 {
+            assert_eq!(game.admit_op(join(&stranger(i), 1)), Ok(()), "request {i}");
+        }
+        assert_eq!(
+            game.admit_op(join(&stranger(120), 1)),
+            Err(PoolRefusal::TooManyJoins)
+        );
     }
 }

@@ -73,6 +73,7 @@ pub mod receive;
 mod send;
 pub mod sets;
 pub mod status;
+pub mod stranger;
 pub mod testing;
 pub mod transport;
 pub mod verify;

@@ -4,10 +4,7 @@
 use std::collections::VecDeque;
 
 use bevy::prelude::*;
-use bitcraps_consensus::{
-    Height, InputError, ParticipantSet, PeerId, SignedStatus, Status, TableId, VerifiedMessage,
-    WireMessage,
-};
+use bitcraps_consensus::{Height, InputError, PeerId, Status, WireMessage};
 use sha2::{Digest, Sha256};
 
 use crate::byzantine::ByzantineBot;
@@ -18,28 +15,13 @@ use crate::index::EntityIndex;
 use crate::messages::{ApplicationPacket, MessageRejected, Misbehaviour, MisbehaviourDetected};
 use crate::node::ConsensusNode;
 use crate::status::PeerHealth;
+use crate::stranger::{stranger_status, StrangerLimit};
 use crate::transport::{Destination, NetInbox};
 use crate::verify::VerifiedInbox;
 
 /// Frames between two status requests of a node that is too far behind to buffer the table's
 /// messages.
 const STATUS_REQUEST_FRAMES: u32 = 30;
-
-/// A status signed by `from` itself, who is not a validator: verified against its own key.
-fn stranger_status(
-    table: &TableId,
-    directory: &ParticipantSet,
-    from: PeerId,
-    status: SignedStatus,
-) -> Option<VerifiedMessage> {
-    if status.status.signer != from {
-        return None;
-    }
-    let mut keys: Vec<PeerId> = directory.ids().to_vec();
-    keys.push(from);
-    let keys = ParticipantSet::new(keys).ok()?;
-    WireMessage::Status(status).verify(table, &keys).ok()
-}
 
 /// A decoded message waiting for its signature check.
 #[derive(Debug)]
@@ -124,6 +106,8 @@ pub(crate) fn receive_packets(
     mut application: MessageWriter<ApplicationPacket>,
     mut verified_inbox: ResMut<VerifiedInbox>,
     mut frames_since_request: Local<u32>,
+    mut strangers: Local<StrangerLimit>,
+    time: Res<Time>,
 ) {
     let current = node.engine().height();
     let horizon = Height(current.0.saturating_add(config.limits.max_future_heights));
@@ -132,6 +116,10 @@ pub(crate) fn receive_packets(
     for packet in inbox.0.drain(..) {
         let from = packet.from;
         let stranger = !node.directory().contains(&from);
+        if stranger && !strangers.admit(from, time.elapsed()) {
+            // Over the strangers' budget: dropped unread (see `crate::stranger`).
+            continue;
+        }
         if let (Some(bot), false) = (byzantine.as_deref_mut(), stranger) {
             bot.record(&packet.bytes);
         }
