@@ -4,7 +4,8 @@
 //! back wall, two dice that tumble onto the faces the players' machines agreed on, chips stacked
 //! on the bets in each player's colour, the point puck, a camera that orbits and zooms, and a
 //! bevy_ui interface (balances, bets, the shooter's roll button, the consensus at work, an event
-//! log and misbehaviour alerts).
+//! log, misbehaviour alerts, a prompt to allow or refuse each newcomer asking for a seat, a
+//! LEAVE TABLE button with its cash-out, and the table's rules: penalties, admission, closing).
 //!
 //! The plugin only *reads* what [`bevy_bitcraps`] publishes — [`TableView`](bevy_bitcraps::TableView),
 //! [`ConsensusStatus`](bevy_bitcraps::ConsensusStatus), the [`Seat`](bevy_bitcraps::Seat),

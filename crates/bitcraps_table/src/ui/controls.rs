@@ -82,7 +82,7 @@ pub(super) fn spawn(mut commands: Commands) {
             });
             p.spawn((text("", palette::TEXT), FeedbackText));
             p.spawn(text(
-                "click a spot: bet   right-click: take down\nright-drag: orbit   wheel: zoom   space: roll   1-4: chip",
+                "click a spot: bet   right-click: take down\nright-drag: orbit   wheel: zoom   space: roll   1-4: chip   H: rules",
                 palette::TEXT_DIM,
             ));
         });
