@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use bevy::prelude::*;
 use bitcraps_game::{
-    BondRules, Deadlines, Event, Registry, SeatConfig, TableConfig, TableRules, TableState,
+    AdmissionRules, BondRules, ChipLimits, Deadlines, Event, PenaltyRules, Registry, SeatConfig,
+    TableConfig, TableRules, TableState,
 };
 
 use crate::application::TableApp;
@@ -42,6 +43,12 @@ pub struct GameSetup {
     pub deadlines: Deadlines,
     /// Missed rolls in a row before a seat is removed.
     pub missed_roll_limit: u32,
+    /// What proven cheating and withheld reveals cost.
+    pub penalties: PenaltyRules,
+    /// How newcomers are admitted, and the most seats.
+    pub admission: AdmissionRules,
+    /// Bounds of buy-ins and of the chips in circulation.
+    pub limits: ChipLimits,
 }
 
 impl Default for GameSetup {
@@ -54,6 +61,9 @@ impl Default for GameSetup {
             bonds: BondRules::default(),
             deadlines: Deadlines::default(),
             missed_roll_limit: 3,
+            penalties: PenaltyRules::default(),
+            admission: AdmissionRules::default(),
+            limits: ChipLimits::default(),
         }
     }
 }
@@ -112,6 +122,9 @@ impl GamePlugin {
         table.bonds = self.setup.bonds;
         table.deadlines = self.setup.deadlines;
         table.missed_roll_limit = self.setup.missed_roll_limit;
+        table.penalties = self.setup.penalties;
+        table.admission = self.setup.admission;
+        table.limits = self.setup.limits;
         table.seal();
         Ok(TableState::genesis(table, registry)?)
     }
@@ -348,5 +361,40 @@ fn queue_op_broadcasts(mut app: ResMut<TableApp>, mut node: ResMut<ConsensusNode
                 .outbound
                 .push((Destination::Broadcast, Envelope::Application(bytes)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, clippy::unwrap_used)]
+
+    use super::*;
+    use bitcraps_consensus::{Keypair, TableId};
+
+    #[test]
+    fn the_setup_s_penalties_admission_and_limits_reach_the_genesis() {
+        let keys: Vec<Keypair> = (1..=4).map(|i| Keypair::from_seed([i; 32])).collect();
+        let config = BitCrapsConfig::new(
+            TableId::from_name("setup"),
+            keys[0].clone(),
+            keys.iter().map(Keypair::peer_id),
+        )
+        .unwrap();
+        let mut setup = GameSetup::default();
+        setup.penalties.cheat_balance_percent = 50;
+        setup.admission.max_seats = 9;
+        setup.limits.max_buy_in = 77_777;
+        let state = GamePlugin { setup }
+            .genesis(&config, Arc::new(Registry::new()))
+            .unwrap();
+        let table = state.config();
+        assert_eq!(table.penalties.cheat_balance_percent, 50);
+        assert_eq!(table.admission.max_seats, 9);
+        assert_eq!(table.limits.max_buy_in, 77_777);
+        // And they are part of what the players agree on: another setup is another table.
+        let other = GamePlugin::default()
+            .genesis(&config, Arc::new(Registry::new()))
+            .unwrap();
+        assert_ne!(other.config().table_id, table.table_id);
     }
 }

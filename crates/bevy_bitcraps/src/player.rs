@@ -23,7 +23,10 @@ pub enum PlayerError {
     #[error("betting is closed")]
     BettingClosed,
     /// Only the shooter closes betting.
-    #[error("only the shooter ({0:?}) closes betting")]
+    #[error(
+        "only the shooter{} closes betting",
+        .0.map(|s| format!(" ({s})")).unwrap_or_default()
+    )]
     NotShooter(Option<Seat>),
     /// The payload could not be encoded.
     #[error(transparent)]

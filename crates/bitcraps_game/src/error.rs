@@ -260,7 +260,10 @@ pub enum OpError {
         dispute: DisputeId,
     },
     /// Only the shooter closes betting.
-    #[error("{seat} is not the shooter ({shooter:?} is)")]
+    #[error(
+        "{seat} is not the shooter ({} is)",
+        shooter.map_or_else(|| "nobody".to_string(), |s| s.to_string())
+    )]
     NotShooter {
         /// The seat.
         seat: Seat,
