@@ -10,17 +10,27 @@ pub enum GameError {
     Config(#[from] ConfigError),
     /// No display to open a window on.
     #[error(
-        "no display: {0}.\n  The window needs an X11 display (DISPLAY). Run without a window with\n  \
-         `bitcraps --headless --rolls 100`, or under a virtual display with `xvfb-run -a bitcraps`."
+        "no display: {reason}.\n  The window needs an X11 display (DISPLAY). Run without a window with\n  \
+         `{hint}`, or under a virtual display with `xvfb-run -a bitcraps`."
     )]
-    NoDisplay(String),
+    NoDisplay {
+        /// What failed.
+        reason: String,
+        /// The same command without a window.
+        hint: String,
+    },
     /// No graphics adapter.
     #[error(
-        "no graphics adapter: {0}.\n  The window needs Vulkan (a GPU driver, or Mesa's software \
-         lavapipe: `apt-get install mesa-vulkan-drivers`).\n  Run without a window with \
-         `bitcraps --headless --rolls 100`."
+        "no graphics adapter: {reason}.\n  The window needs Vulkan (a GPU driver, or Mesa's \
+         software lavapipe: `apt-get install mesa-vulkan-drivers`).\n  Run without a window with \
+         `{hint}`."
     )]
-    NoAdapter(String),
+    NoAdapter {
+        /// What failed.
+        reason: String,
+        /// The same command without a window.
+        hint: String,
+    },
     /// The rolls were not played in time.
     #[error("only {rolls} of {wanted} rolls were played in {seconds} s")]
     Timeout {

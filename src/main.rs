@@ -12,8 +12,10 @@ mod fault_injection;
 mod headless;
 mod host_bots;
 mod local_table;
+mod logging;
 mod membership;
 mod net_play;
+mod netem;
 mod saved_table;
 mod screenshot;
 mod window;
@@ -31,7 +33,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Verify { path, config_hash }) => audit::verify(path, config_hash.as_deref()),
         Some(Command::Export { path, json }) => audit::export(path, *json),
-        Some(Command::Relay(args)) => net_play::relay(args),
+        Some(Command::Netem(args)) => return netem::run(args),
+        Some(Command::Relay(args)) => net_play::relay(args, cli.verbose),
         None => match (cli.host.clone(), cli.join.clone()) {
             (Some(addr), _) => net_play::host(&cli, &addr),
             (None, Some(addr)) => net_play::join(&cli, &addr),
@@ -74,6 +77,7 @@ fn play(cli: Cli) -> Result<(), error::GameError> {
             window::WindowOptions {
                 screenshot: cli.screenshot.map(|path| (path, cli.after_rolls)),
                 timeout,
+                verbose: cli.verbose,
             },
         )
     }

@@ -89,6 +89,9 @@ fn identity(cli: &Cli, dir: &DataDir) -> Result<Keypair, GameError> {
 /// `--host [ADDR:PORT]`: a lobby relay on its own thread, and the local player joins it.
 pub fn host(cli: &Cli, addr: &str) -> Result<(), GameError> {
     let addr = parse_address(addr)?;
+    if !cli.headless {
+        window::probe()?;
+    }
     let dir = data_dir(cli)?;
     let key = identity(cli, &dir)?;
     let relay = spawn_lobby(LobbyConfig::new(cli.players, &Registry::new()), addr)?;
@@ -135,6 +138,9 @@ pub fn join(cli: &Cli, addr: &str) -> Result<(), GameError> {
     let relay = parse_address(addr)?;
     if relay.ip().is_unspecified() {
         return Err(GameError::JoinAddress(addr.to_string()));
+    }
+    if !cli.headless {
+        window::probe()?;
     }
     let dir = data_dir(cli)?;
     let key = identity(cli, &dir)?;
@@ -342,6 +348,7 @@ fn windowed(
     let options = WindowOptions {
         screenshot: cli.screenshot.clone().map(|path| (path, cli.after_rolls)),
         timeout: Duration::from_secs(cli.timeout),
+        verbose: cli.verbose,
     };
     let me = config.local_peer();
     let mut app = window::open(&options)?;
@@ -428,7 +435,8 @@ fn headless(
     let (rolls, timeout) = (cli.rolls, Duration::from_secs(cli.timeout));
     let me = config.local_peer();
     let mut app = App::new();
-    app.add_plugins(MinimalPlugins);
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(crate::logging::log_plugin(cli.verbose));
     seat(&mut app, cli, config, journal, relay, true);
     add_membership(
         &mut app,
@@ -598,12 +606,13 @@ fn report_lobby(lobby: Option<Res<Lobby>>, mut last: Local<Option<(usize, bool)>
     }
 }
 
-/// `bitcraps relay --port P [--bind ADDR] [--players N]`: a lobby relay with no player that
-/// runs until stopped.
-pub fn relay(args: &RelayArgs) -> Result<(), GameError> {
+/// `bitcraps relay --port P [--bind ADDR] [--players N] [-v]`: a lobby relay with no player that
+/// runs until stopped, logging refusals (and with `-v` connections, handshakes and disconnects).
+pub fn relay(args: &RelayArgs, verbose: u8) -> Result<(), GameError> {
     let addr = SocketAddr::new(args.bind, args.port);
     let (mut app, bound) = lobby_app(LobbyConfig::new(args.players, &Registry::new()), addr)?;
-    app.add_systems(Update, report_lobby);
+    app.add_plugins(crate::logging::log_plugin(verbose))
+        .add_systems(Update, report_lobby);
     println!(
         "relay for a table of {} on {bound}; players run: bitcraps --join {}",
         args.players,

@@ -5,7 +5,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use bevy::window::WindowResolution;
@@ -49,12 +48,19 @@ pub struct WindowOptions {
     pub screenshot: Option<(std::path::PathBuf, u64)>,
     /// Give up a screenshot run after this long.
     pub timeout: Duration,
+    /// `-v` given this many times (see [`crate::logging`]).
+    pub verbose: u8,
 }
 
-/// Fails early, with a clear message, where no window can open.
-fn probe() -> Result<(), GameError> {
+/// Fails early, with a clear message, where no window can open (network play checks this
+/// before it joins a lobby, so that a player without a display does not take a seat it
+/// cannot play).
+pub fn probe() -> Result<(), GameError> {
     if cfg!(target_os = "linux") && std::env::var_os("DISPLAY").is_none() {
-        return Err(GameError::NoDisplay("DISPLAY is not set".into()));
+        return Err(GameError::NoDisplay {
+            reason: "DISPLAY is not set".into(),
+            hint: headless_hint(std::env::args()),
+        });
     }
     let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
@@ -63,7 +69,10 @@ fn probe() -> Result<(), GameError> {
     });
     let adapters = bevy::tasks::block_on(instance.enumerate_adapters(backends));
     if adapters.is_empty() {
-        return Err(GameError::NoAdapter("no Vulkan adapter found".into()));
+        return Err(GameError::NoAdapter {
+            reason: "no Vulkan adapter found".into(),
+            hint: headless_hint(std::env::args()),
+        });
     }
     Ok(())
 }
@@ -76,9 +85,76 @@ fn window_error(panic: Box<dyn std::any::Any + Send>) -> GameError {
         .or_else(|| panic.downcast_ref::<&str>().map(ToString::to_string))
         .unwrap_or_default();
     if message.contains("GPU") || message.contains("adapter") {
-        GameError::NoAdapter(message)
+        GameError::NoAdapter {
+            reason: message,
+            hint: headless_hint(std::env::args()),
+        }
     } else {
-        GameError::NoDisplay(format!("the window could not open: {message}"))
+        GameError::NoDisplay {
+            reason: format!("the window could not open: {message}"),
+            hint: headless_hint(std::env::args()),
+        }
+    }
+}
+
+/// The command the player ran (`args`, program first), without a window: the same table or
+/// network game (`--host`, `--join` and their options kept), with a bot in the player's seat.
+fn headless_hint(args: impl IntoIterator<Item = String>) -> String {
+    let mut out = vec!["bitcraps".to_string()];
+    let mut args = args.into_iter().skip(1);
+    let mut rolls = false;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--autoplay" | "--headless" => {}
+            "--screenshot" | "--after-rolls" => {
+                args.next();
+            }
+            _ if arg.starts_with("--screenshot=") || arg.starts_with("--after-rolls=") => {}
+            _ => {
+                rolls |= arg == "--rolls" || arg.starts_with("--rolls=");
+                out.push(arg);
+            }
+        }
+    }
+    out.push("--headless".into());
+    if !rolls {
+        out.extend(["--rolls".into(), "100".into()]);
+    }
+    out.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::headless_hint;
+
+    fn hint(args: &[&str]) -> String {
+        headless_hint(args.iter().map(ToString::to_string))
+    }
+
+    #[test]
+    fn the_no_window_hint_keeps_the_network_game() {
+        assert_eq!(hint(&["/x/bitcraps"]), "bitcraps --headless --rolls 100");
+        assert_eq!(
+            hint(&[
+                "bitcraps",
+                "--join",
+                "10.0.0.2:5000",
+                "--data-dir",
+                "/tmp/p"
+            ]),
+            "bitcraps --join 10.0.0.2:5000 --data-dir /tmp/p --headless --rolls 100"
+        );
+        assert_eq!(
+            hint(&[
+                "bitcraps",
+                "--host",
+                "--rolls",
+                "5",
+                "--screenshot",
+                "a.png"
+            ]),
+            "bitcraps --host --rolls 5 --headless"
+        );
     }
 }
 
@@ -120,10 +196,7 @@ pub fn open(options: &WindowOptions) -> Result<App, GameError> {
                     }),
                     ..default()
                 })
-                .set(LogPlugin {
-                    filter: "warn,bitcraps=info,bitcraps_table=info,wgpu=error,naga=error".into(),
-                    ..default()
-                }),
+                .set(crate::logging::log_plugin(options.verbose)),
         );
         app
     }));

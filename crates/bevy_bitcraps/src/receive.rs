@@ -113,6 +113,7 @@ pub(crate) fn receive_packets(
     let horizon = Height(current.0.saturating_add(config.limits.max_future_heights));
     let limit = config.max_message_bytes;
     let mut far_behind = false;
+    let mut table_height = current;
     for packet in inbox.0.drain(..) {
         let from = packet.from;
         let stranger = !node.directory().contains(&from);
@@ -169,6 +170,7 @@ pub(crate) fn receive_packets(
                 let height = message.height();
                 if height > horizon {
                     far_behind = true;
+                    table_height = table_height.max(height);
                     report(
                         RejectError::Refused {
                             peer: from,
@@ -218,6 +220,11 @@ pub(crate) fn receive_packets(
     *frames_since_request = frames_since_request.saturating_add(1);
     if far_behind && *frames_since_request >= STATUS_REQUEST_FRAMES {
         *frames_since_request = 0;
+        log::info!(
+            "catching up: decided up to height {}, the table is at height {}",
+            current.0.saturating_sub(1),
+            table_height.0
+        );
         let status = Status {
             table: config.table,
             height: current,
