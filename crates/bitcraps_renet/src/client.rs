@@ -354,7 +354,7 @@ fn manage_link(
     };
     if live && (renet.is_disconnected() || transport.disconnect_reason().is_some()) {
         let reason = match (transport.disconnect_reason(), renet.disconnect_reason()) {
-            (Some(netcode), _) => format!("{netcode:?}"),
+            (Some(netcode), _) => crate::error::netcode_reason(netcode).to_string(),
             (None, Some(renet)) => renet.to_string(),
             (None, None) => "disconnected".to_string(),
         };

@@ -266,3 +266,28 @@ pub enum ClientError {
         reason: String,
     },
 }
+
+/// What netcode said when a connection ended, in plain words.
+pub fn netcode_reason(reason: bevy_renet::netcode::NetcodeDisconnectReason) -> &'static str {
+    use bevy_renet::netcode::NetcodeDisconnectReason as Reason;
+    match reason {
+        Reason::ConnectTokenExpired => "the connection token expired before the relay answered",
+        Reason::ConnectionTimedOut => "the relay stopped answering",
+        Reason::ConnectionResponseTimedOut => {
+            "the relay answered but the connection did not complete in time"
+        }
+        Reason::ConnectionRequestTimedOut => "no answer",
+        Reason::ConnectionDenied => "the relay refused the connection: it is full or busy",
+        Reason::DisconnectedByClient => "this player closed the connection",
+        Reason::DisconnectedByServer => "the relay closed the connection",
+    }
+}
+
+/// True if netcode's `reason` shows that a relay did answer at the address.
+pub fn relay_answered(reason: bevy_renet::netcode::NetcodeDisconnectReason) -> bool {
+    use bevy_renet::netcode::NetcodeDisconnectReason as Reason;
+    !matches!(
+        reason,
+        Reason::ConnectionRequestTimedOut | Reason::ConnectTokenExpired
+    )
+}

@@ -10,7 +10,7 @@ use bevy_renet::netcode::NetcodeClientTransport;
 use bevy_renet::RenetClient;
 
 use crate::client::open_connection;
-use crate::error::{Refusal, SetupError};
+use crate::error::{netcode_reason, relay_answered, Refusal, SetupError};
 use crate::lobby::{Genesis, GenesisError, LobbyProof, LobbyStatus, LobbyTerms};
 use crate::protocol::{self, ChannelBudget, ClientFrame, Lane, RelayFrame};
 
@@ -87,6 +87,16 @@ pub enum LobbyError {
         relay: SocketAddr,
         /// What arrived.
         what: String,
+    },
+    /// A relay answered at the address but did not let the player connect.
+    #[error(
+        "the relay at {relay} answered but did not let you in: {reason}; try again in a moment"
+    )]
+    NotConnected {
+        /// The address.
+        relay: SocketAddr,
+        /// What netcode said, in words.
+        reason: String,
     },
     /// The connection was lost before the table formed.
     #[error("connection to the relay at {relay} lost in the lobby: {reason}")]
@@ -249,13 +259,17 @@ pub fn join_lobby(
             break outcome;
         }
         if client.is_disconnected() || transport.disconnect_reason().is_some() {
-            let reason = match (transport.disconnect_reason(), client.disconnect_reason()) {
-                (Some(netcode), _) => format!("{netcode:?}"),
+            let netcode = transport.disconnect_reason();
+            let reason = match (netcode, client.disconnect_reason()) {
+                (Some(netcode), _) => netcode_reason(netcode).to_string(),
                 (None, Some(renet)) => renet.to_string(),
                 (None, None) => "disconnected".to_string(),
             };
             break Err(if connected {
                 LobbyError::Lost { relay, reason }
+            } else if netcode.is_some_and(relay_answered) {
+                // Something answered: never say that nothing did.
+                LobbyError::NotConnected { relay, reason }
             } else {
                 LobbyError::Unreachable {
                     relay,

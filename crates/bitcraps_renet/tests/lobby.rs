@@ -305,3 +305,53 @@ fn nobody_at_the_address_is_a_clear_error() {
         "{error}"
     );
 }
+
+#[test]
+fn a_full_relay_says_it_answered_and_refused_not_that_nobody_answered() {
+    // A lobby of 4 with no room for newcomers holds 20 connections.
+    let relay = lobby(4, |c| {
+        c.limits.max_guests = 0;
+        c.limits.max_pending_per_ip = 1_000;
+        c.limits.handshake_timeout = Duration::from_secs(60);
+    });
+    let budget = ChannelBudget::default();
+    let mut raws: Vec<RawClient> = Vec::new();
+    let start = Instant::now();
+    // Fill every slot with idle connections.
+    while raws.len() < 20 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} in",
+            raws.len()
+        );
+        let mut raw = RawClient::connect(relay.local_address(), &budget).unwrap();
+        let since = Instant::now();
+        while !raw.is_connected() && since.elapsed() < Duration::from_secs(5) {
+            raw.pump();
+            thread::sleep(Duration::from_millis(2));
+        }
+        assert!(raw.is_connected(), "connection {} got in", raws.len());
+        raws.push(raw);
+    }
+    let keep_alive = thread::spawn(move || {
+        let until = Instant::now() + Duration::from_secs(8);
+        while Instant::now() < until {
+            for raw in &mut raws {
+                raw.pump();
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let mut join = request(&relay, &test_keys(1, 7005).remove(0));
+    join.connect_timeout = Duration::from_secs(5);
+    let error = join_lobby(&join, |_| {}).unwrap_err();
+    assert!(
+        matches!(error, LobbyError::NotConnected { .. }),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    assert!(text.contains("answered but did not let you in"), "{text}");
+    assert!(text.contains("full or busy"), "{text}");
+    assert!(!text.contains("no BitCraps relay answered"), "{text}");
+    keep_alive.join().unwrap();
+}
