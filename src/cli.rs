@@ -116,6 +116,10 @@ pub enum Command {
         #[arg(long, value_name = "HEX")]
         config_hash: Option<String>,
     },
+    /// A UDP impairment proxy for trying a table over a bad network: listens on `--listen`,
+    /// forwards to `--to` (a relay) with delay, jitter, loss and duplication each way, and
+    /// prints its counters. Players `--join` the proxy's address. Runs until stopped.
+    Netem(NetemArgs),
     /// Write a journal's hand history.
     Export {
         /// The journal file.
@@ -139,6 +143,59 @@ pub struct RelayArgs {
     #[arg(long, default_value_t = 4, value_name = "N",
           value_parser = clap::value_parser!(u16).range(4..=16))]
     pub players: u16,
+}
+
+/// `bitcraps netem`.
+#[derive(Args, Debug, Clone)]
+pub struct NetemArgs {
+    /// The address players send to (e.g. 127.0.0.1:5001).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// The relay's address.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub to: std::net::SocketAddr,
+    /// Mean one-way delay, each way, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub delay_ms: u64,
+    /// Each datagram's delay is uniform in delay ± jitter (datagrams then reorder).
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub jitter_ms: u64,
+    /// Probability (0 to 1) that a datagram is lost, each way.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub loss: f64,
+    /// Probability (0 to 1) that a datagram is also sent twice, each way.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub duplicate: f64,
+    /// Drop everything both ways from START to END seconds after the proxy started
+    /// (e.g. `--partition 30-40`; repeatable).
+    #[arg(long, value_name = "START-END", value_parser = parse_partition)]
+    pub partition: Vec<bitcraps_netem::Partition>,
+    /// Seed of the random draws (the same seed impairs each client's n-th datagram alike).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print the counters every this many seconds.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub stats_every: u64,
+}
+
+/// `START-END` in seconds (decimals allowed) → a partition.
+fn parse_partition(text: &str) -> Result<bitcraps_netem::Partition, String> {
+    let (start, end) = text
+        .split_once('-')
+        .ok_or_else(|| format!("expected START-END in seconds, got {text:?}"))?;
+    let secs = |s: &str| {
+        s.trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|v| std::time::Duration::try_from_secs_f64(v).ok())
+            .ok_or_else(|| format!("{s:?} is not a number of seconds"))
+    };
+    let (start, end) = (secs(start)?, secs(end)?);
+    if end < start {
+        return Err(format!("the partition {text:?} ends before it starts"));
+    }
+    Ok(bitcraps_netem::Partition { start, end })
 }
 
 /// How the Byzantine bot cheats.
@@ -269,6 +326,42 @@ mod tests {
         ));
         let verify = Cli::parse_from(["bitcraps", "verify", "t.redb"]);
         assert!(matches!(verify.command, Some(Command::Verify { .. })));
+        let netem = Cli::parse_from([
+            "bitcraps",
+            "netem",
+            "--listen",
+            "127.0.0.1:5001",
+            "--to",
+            "127.0.0.1:5000",
+            "--delay-ms",
+            "100",
+            "--jitter-ms",
+            "20",
+            "--loss",
+            "0.1",
+            "--partition",
+            "30-40.5",
+        ]);
+        let Some(Command::Netem(args)) = netem.command else {
+            panic!("netem parses: {netem:?}");
+        };
+        assert_eq!((args.delay_ms, args.jitter_ms, args.loss), (100, 20, 0.1));
+        assert_eq!(
+            args.partition[0].end,
+            std::time::Duration::from_millis(40_500)
+        );
+        assert!(Cli::try_parse_from(["bitcraps", "netem", "--to", "127.0.0.1:1"]).is_err());
+        assert!(Cli::try_parse_from([
+            "bitcraps",
+            "netem",
+            "--listen",
+            "127.0.0.1:2",
+            "--to",
+            "127.0.0.1:1",
+            "--partition",
+            "5-4"
+        ])
+        .is_err());
         let export = Cli::parse_from(["bitcraps", "export", "t.redb", "--json"]);
         assert!(matches!(
             export.command,

@@ -15,6 +15,7 @@ mod local_table;
 mod logging;
 mod membership;
 mod net_play;
+mod netem;
 mod saved_table;
 mod screenshot;
 mod window;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Verify { path, config_hash }) => audit::verify(path, config_hash.as_deref()),
         Some(Command::Export { path, json }) => audit::export(path, *json),
+        Some(Command::Netem(args)) => return netem::run(args),
         Some(Command::Relay(args)) => net_play::relay(args, cli.verbose),
         None => match (cli.host.clone(), cli.join.clone()) {
             (Some(addr), _) => net_play::host(&cli, &addr),
