@@ -107,6 +107,17 @@ pub enum GameError {
     /// The relay refused or dropped the seated player for good.
     #[error("{0}")]
     Link(String),
+    /// The relay was lost and did not come back.
+    #[error(
+        "the relay at {relay} did not come back within {seconds} s; your table and journal are \
+         saved: run the same command again to resume when the relay is back"
+    )]
+    RelayGone {
+        /// The relay's address.
+        relay: std::net::SocketAddr,
+        /// The time waited.
+        seconds: u64,
+    },
     /// A newcomer's request to sit down was declined.
     #[error("the table refused to seat you: {0}")]
     JoinDeclined(bitcraps::game::JoinDeclined),

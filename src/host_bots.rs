@@ -17,7 +17,7 @@ use bevy_bitcraps::testing::FRAME;
 use bevy_bitcraps::{AdmissionPolicy, BitCrapsPlugin, BotPlayer, BotPlugin, BotStrategy};
 use bitcraps::consensus::Keypair;
 use bitcraps::game::Registry;
-use bitcraps::net::{join_lobby, join_plugin, LobbyJoin};
+use bitcraps::net::{join_lobby, LobbyJoin, NetClientConfig, NetClientPlugin};
 use rand_core::{OsRng, RngCore};
 
 use crate::error::GameError;
@@ -107,7 +107,12 @@ fn run(
     app.add_plugins(MinimalPlugins)
         .add_plugins(BitCrapsPlugin::new(config))
         .add_plugins((net_game(), BotPlugin))
-        .add_plugins(join_plugin(relay));
+        .add_plugins(NetClientPlugin {
+            config: NetClientConfig {
+                genesis: Some(genesis),
+                ..NetClientConfig::new(relay)
+            },
+        });
     app.world_mut().spawn(bot);
     app.finish();
     app.cleanup();

@@ -31,8 +31,8 @@ use bitcraps::consensus::{Keypair, PeerId};
 use bitcraps::game::{Registry, TableState};
 use bitcraps::journal::{load_or_create_identity, DataDir, JournalPlugin};
 use bitcraps::net::{
-    join_lobby, join_plugin, lobby_app, parse_address, spawn_lobby, Genesis, LinkState, Lobby,
-    LobbyConfig, LobbyJoin, LobbyOutcome, NetClient,
+    join_lobby, lobby_app, parse_address, spawn_lobby, Genesis, LinkState, Lobby, LobbyConfig,
+    LobbyJoin, LobbyOutcome, NetClient, NetClientConfig, NetClientPlugin,
 };
 use bitcraps::table::PlayerNames;
 
@@ -166,6 +166,10 @@ enum Played {
     NotSeated(String),
 }
 
+/// How long a player waits for a lost relay to come back before it gives up (its journal
+/// kept: the same command resumes the table).
+const RELAY_GONE: Duration = Duration::from_secs(60);
+
 /// How long a resumed player waits for the saved table's relay to seat it.
 const RESUME_SEAT_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -209,7 +213,7 @@ fn resume(
             cli,
             config,
             journal,
-            relay,
+            (relay, &saved.genesis),
             sit_down,
             Some(RESUME_SEAT_TIMEOUT),
         )
@@ -268,7 +272,7 @@ fn play(cli: &Cli, dir: &DataDir, key: Keypair, relay: SocketAddr) -> Result<(),
     let config = table_config(cli, &genesis, key)?;
     let journal = journal(dir, &config)?;
     if cli.headless {
-        match headless(cli, config, journal, relay, sit_down, None)? {
+        match headless(cli, config, journal, (relay, &genesis), sit_down, None)? {
             Played::Done => Ok(()),
             Played::NotSeated(reason) => Err(GameError::Link(reason)),
         }
@@ -313,13 +317,19 @@ fn seat(
     cli: &Cli,
     config: BitCrapsConfig,
     journal: JournalPlugin,
-    relay: SocketAddr,
+    (relay, genesis): (SocketAddr, &Genesis),
     bot: bool,
 ) {
+    // The genesis goes with the link: a relay that restarts (and comes back as an empty lobby)
+    // gets it with this player's seat proof and serves the table again.
+    let link = NetClientConfig {
+        genesis: Some(genesis.clone()),
+        ..NetClientConfig::new(relay)
+    };
     app.add_plugins(BitCrapsPlugin::new(config))
         .add_plugins((net_game(), BotPlugin))
         .add_plugins(journal)
-        .add_plugins(join_plugin(relay));
+        .add_plugins(NetClientPlugin { config: link });
     if bot {
         let amount = bot_bet();
         println!("your bot bets {amount} on the pass line");
@@ -357,7 +367,7 @@ fn windowed(
         cli,
         config,
         journal,
-        relay,
+        (relay, genesis),
         cli.autoplay || cli.screenshot.is_some(),
     );
     add_membership(&mut app, sit_down, None);
@@ -428,7 +438,7 @@ fn headless(
     cli: &Cli,
     config: BitCrapsConfig,
     journal: JournalPlugin,
-    relay: SocketAddr,
+    (relay, genesis): (SocketAddr, &Genesis),
     sit_down: Option<SitDown>,
     seat_timeout: Option<Duration>,
 ) -> Result<Played, GameError> {
@@ -437,7 +447,7 @@ fn headless(
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .add_plugins(crate::logging::log_plugin(cli.verbose));
-    seat(&mut app, cli, config, journal, relay, true);
+    seat(&mut app, cli, config, journal, (relay, genesis), true);
     add_membership(
         &mut app,
         sit_down,
@@ -455,6 +465,7 @@ fn headless(
     let started = Instant::now();
     let mut printed = 0;
     let mut seated = false;
+    let mut lost_since: Option<Instant> = None;
     // After the last roll, keep playing a little so the others can decide it too.
     let mut linger_until: Option<Instant> = None;
     loop {
@@ -479,6 +490,37 @@ fn headless(
         }
         if let Some(reason) = link_failure(&app) {
             return Err(GameError::Link(reason));
+        }
+        if seated {
+            let now_seated = app
+                .world()
+                .get_resource::<NetClient>()
+                .is_some_and(NetClient::is_seated);
+            match (now_seated, lost_since) {
+                (false, None) => {
+                    let why = app
+                        .world()
+                        .get_resource::<NetClient>()
+                        .and_then(|c| c.last_error().map(ToString::to_string))
+                        .unwrap_or_else(|| "the connection dropped".into());
+                    println!("relay lost ({why}); retrying …");
+                    lost_since = Some(Instant::now());
+                }
+                (true, Some(at)) => {
+                    println!(
+                        "back at the relay after {:.1} s",
+                        at.elapsed().as_secs_f64()
+                    );
+                    lost_since = None;
+                }
+                (false, Some(at)) if at.elapsed() > RELAY_GONE => {
+                    return Err(GameError::RelayGone {
+                        relay,
+                        seconds: RELAY_GONE.as_secs(),
+                    });
+                }
+                _ => {}
+            }
         }
         let seen = &app.world().resource::<Rolls>().0;
         for r in &seen[printed.min(seen.len())..] {

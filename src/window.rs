@@ -123,41 +123,6 @@ fn headless_hint(args: impl IntoIterator<Item = String>) -> String {
     out.join(" ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::headless_hint;
-
-    fn hint(args: &[&str]) -> String {
-        headless_hint(args.iter().map(ToString::to_string))
-    }
-
-    #[test]
-    fn the_no_window_hint_keeps_the_network_game() {
-        assert_eq!(hint(&["/x/bitcraps"]), "bitcraps --headless --rolls 100");
-        assert_eq!(
-            hint(&[
-                "bitcraps",
-                "--join",
-                "10.0.0.2:5000",
-                "--data-dir",
-                "/tmp/p"
-            ]),
-            "bitcraps --join 10.0.0.2:5000 --data-dir /tmp/p --headless --rolls 100"
-        );
-        assert_eq!(
-            hint(&[
-                "bitcraps",
-                "--host",
-                "--rolls",
-                "5",
-                "--screenshot",
-                "a.png"
-            ]),
-            "bitcraps --host --rolls 5 --headless"
-        );
-    }
-}
-
 /// Opens the window and plays until it is closed (or the screenshot is saved).
 pub fn run(spec: &TableSpec, options: WindowOptions) -> Result<(), GameError> {
     let participants = spec.participants();
@@ -237,5 +202,40 @@ pub fn play(mut app: App, names: PlayerNames, options: WindowOptions) -> Result<
     match exit {
         AppExit::Success => Ok(()),
         AppExit::Error(code) => Err(GameError::Stopped(format!("exit code {code}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::headless_hint;
+
+    fn hint(args: &[&str]) -> String {
+        headless_hint(args.iter().map(ToString::to_string))
+    }
+
+    #[test]
+    fn the_no_window_hint_keeps_the_network_game() {
+        assert_eq!(hint(&["/x/bitcraps"]), "bitcraps --headless --rolls 100");
+        assert_eq!(
+            hint(&[
+                "bitcraps",
+                "--join",
+                "10.0.0.2:5000",
+                "--data-dir",
+                "/tmp/p"
+            ]),
+            "bitcraps --join 10.0.0.2:5000 --data-dir /tmp/p --headless --rolls 100"
+        );
+        assert_eq!(
+            hint(&[
+                "bitcraps",
+                "--host",
+                "--rolls",
+                "5",
+                "--screenshot",
+                "a.png"
+            ]),
+            "bitcraps --host --rolls 5 --headless"
+        );
     }
 }

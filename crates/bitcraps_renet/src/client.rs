@@ -24,6 +24,7 @@ use bevy_renet::renet::Bytes;
 use bevy_renet::{RenetClient, RenetClientPlugin};
 
 use crate::error::{ClientError, Refusal, SetupError};
+use crate::lobby_terms::Genesis;
 use crate::protocol::{
     self, connection_config, ChannelBudget, ClientFrame, Lane, RelayFrame, SeatProof, TableTerms,
     NETCODE_PROTOCOL_ID,
@@ -44,6 +45,13 @@ pub struct NetClientConfig {
     /// The terms to play by; `None` derives them from the App's [`BitCrapsConfig`] and the
     /// registry of [`bevy_bitcraps::GamePlugin`] (the empty registry without it).
     pub terms: Option<TableTerms>,
+    /// The table's genesis, if it was formed in a lobby: a relay that restarted (and so came
+    /// back as an empty lobby) gets it with this player's seat proof and serves the table
+    /// again ([`ClientFrame::Resume`]).
+    pub genesis: Option<Genesis>,
+    /// Longest wait between two reconnection attempts (the wait doubles from
+    /// `reconnect_after` after each failed attempt, and starts again once seated).
+    pub max_reconnect_wait: Duration,
 }
 
 impl NetClientConfig {
@@ -55,6 +63,8 @@ impl NetClientConfig {
             reconnect_after: Some(Duration::from_millis(500)),
             ping_interval: Duration::from_millis(250),
             terms: None,
+            genesis: None,
+            max_reconnect_wait: Duration::from_secs(4),
         }
     }
 }
@@ -99,6 +109,8 @@ pub struct NetClient {
     mismatch: Option<ClientError>,
     drop_requested: bool,
     reconnect_requested: bool,
+    /// Connection attempts since the last time this player was seated.
+    failures: u32,
 }
 
 impl NetClient {
@@ -121,6 +133,7 @@ impl NetClient {
             mismatch: None,
             drop_requested: false,
             reconnect_requested: false,
+            failures: 0,
         }
     }
 
@@ -199,8 +212,12 @@ impl NetClient {
 
     fn fail(&mut self, error: ClientError, now: Duration) {
         log::warn!("{error}");
+        let backoff = 1u32 << self.failures.min(6);
+        self.failures = self.failures.saturating_add(1);
         self.state = match self.config.reconnect_after {
-            Some(after) => LinkState::Waiting { until: now + after },
+            Some(after) => LinkState::Waiting {
+                until: now + (after * backoff).min(self.config.max_reconnect_wait.max(after)),
+            },
             None => LinkState::Idle,
         };
         self.last_error = Some(error);
@@ -445,6 +462,7 @@ fn poll_relay(
                             online.len()
                         );
                         client.state = LinkState::Seated { online };
+                        client.failures = 0;
                     }
                 }
                 RelayFrame::Refused(refusal) => {
@@ -462,10 +480,51 @@ fn poll_relay(
                     close = true;
                     break 'lanes;
                 }
-                RelayFrame::LobbyChallenge { .. }
-                | RelayFrame::Lobby(_)
-                | RelayFrame::Genesis(_)
-                | RelayFrame::Running(_) => {
+                RelayFrame::LobbyChallenge { nonce, .. } => {
+                    // The relay restarted and is a lobby again: hand it the table to serve.
+                    let ours = client.config.terms.unwrap_or_else(|| {
+                        let empty = Registry::new();
+                        let registry = registry.as_ref().map(|r| &*r.0).unwrap_or(&empty);
+                        TableTerms::new(config.table, registry)
+                    });
+                    match client.config.genesis.clone() {
+                        Some(genesis) if genesis.terms == ours => {
+                            log::info!(
+                                "the relay at {relay} is a new lobby: asking it to serve table {} again",
+                                ours.table
+                            );
+                            let proof = SeatProof::sign(
+                                &config.keypair,
+                                &nonce,
+                                ours,
+                                transport.client_id(),
+                            );
+                            let resume = ClientFrame::Resume { genesis, proof };
+                            match protocol::encode(&resume) {
+                                Ok(bytes) => client.control.push_back(Bytes::from(bytes)),
+                                Err(e) => log::error!("cannot encode the resume request: {e}"),
+                            }
+                        }
+                        _ => log::warn!(
+                            "the relay at {relay} speaks as a lobby to a seated player; ignored"
+                        ),
+                    }
+                }
+                RelayFrame::Running(_) => {
+                    // The lobby serves the table again: reconnect to it as a seat, now.
+                    log::info!("the relay at {relay} serves the table again: reconnecting");
+                    client.failures = 0;
+                    client.fail(
+                        ClientError::Lost {
+                            relay,
+                            reason: "the relay took the table back; reconnecting".into(),
+                        },
+                        time.elapsed(),
+                    );
+                    close = true;
+                    break 'lanes;
+                }
+                RelayFrame::Lobby(_) | RelayFrame::Genesis(_) => {
                     log::warn!(
                         "the relay at {relay} speaks as a lobby to a seated player; ignored"
                     );

@@ -272,6 +272,10 @@ impl Lobby {
                 let nonce = *nonce;
                 self.join(client, nonce, proof, now);
             }
+            (Step::Challenged { nonce, .. }, ClientFrame::Resume { genesis, proof }) => {
+                let nonce = *nonce;
+                self.resume(client, nonce, genesis, proof, now);
+            }
             (Step::Challenged { .. }, ClientFrame::Hello(_)) => {
                 // A seated player's proof: it wants a table this relay has not formed yet.
                 let refusal = Refusal::UnexpectedFrame {
@@ -324,6 +328,57 @@ impl Lobby {
         self.announce();
         if self.joined.len() == usize::from(self.terms.players) {
             self.form(now);
+        }
+    }
+
+    /// A seated player of a table whose relay came back as an empty lobby (restarted): once
+    /// its genesis is well formed for this lobby's registry and its seat proof — bound to that
+    /// table and this lobby's challenge — is valid, the lobby serves that table again (as if it
+    /// had formed it) and tells the player to reconnect to the seated relay. A lobby that is
+    /// gathering a new table refuses; another seat of the table being resumed (its request
+    /// crossed the first) is told to reconnect too.
+    fn resume(
+        &mut self,
+        client: ClientId,
+        nonce: [u8; 32],
+        genesis: Genesis,
+        proof: crate::protocol::SeatProof,
+        now: Duration,
+    ) {
+        let peer = proof.peer;
+        let same_table = self.genesis.as_ref().is_some_and(|(g, _)| *g == genesis);
+        if !self.joined.is_empty() || (self.genesis.is_some() && !same_table) {
+            let frame = "a table to resume (this lobby is gathering another table)".into();
+            return self.refuse(client, Refusal::UnexpectedFrame { frame }, now);
+        }
+        if genesis.check_running(&self.terms.registry_hash).is_err() {
+            let refusal = Refusal::WrongRegistry {
+                expected: self.terms.registry_hash,
+                got: genesis.terms.registry_hash,
+            };
+            return self.refuse(client, refusal, now);
+        }
+        if proof.terms != genesis.terms || !proof.verify(&nonce, client) {
+            return self.refuse(client, Refusal::BadProof { peer }, now);
+        }
+        if !genesis.seats(&peer) {
+            return self.refuse(client, Refusal::NotSeated { peer }, now);
+        }
+        if !same_table {
+            log::info!(
+                "lobby: seat {peer} (client {client}) resumes table {}: serving it again",
+                genesis.terms.table
+            );
+        }
+        self.outbox
+            .push((client, RelayFrame::Running(genesis.clone())));
+        if let Some(guest) = self.guests.get_mut(&client) {
+            guest.step = Step::Closing {
+                until: now + self.config.limits.close_grace,
+            };
+        }
+        if !same_table {
+            self.genesis = Some((genesis, now));
         }
     }
 

@@ -253,6 +253,15 @@ pub enum ClientFrame {
     },
     /// The answer to a lobby's challenge (see [`crate::lobby`]).
     Join(LobbyProof),
+    /// The answer of a seated player to a lobby's challenge when its relay came back empty (a
+    /// restarted relay): the genesis it holds and its seat proof, bound to that table and the
+    /// lobby's challenge. An empty lobby then serves that table again.
+    Resume {
+        /// The table's genesis.
+        genesis: Genesis,
+        /// The seat proof, signed over the lobby's challenge with the table's terms.
+        proof: SeatProof,
+    },
 }
 
 /// From the relay to a player.

@@ -278,6 +278,7 @@ impl Relay {
                     ClientFrame::Packet { .. } => "data-before-handshake",
                     ClientFrame::Ping { .. } => "ping-before-handshake",
                     ClientFrame::Join(_) => "lobby-join",
+                    ClientFrame::Resume { .. } => "resume (this relay already serves a table)",
                 }
                 .to_string();
                 self.refuse(client, Refusal::UnexpectedFrame { frame }, now);
