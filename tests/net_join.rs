@@ -6,16 +6,12 @@
 //! Every player's journal passes `bitcraps verify`.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::{Duration, Instant};
 
 mod net_common;
 
-use net_common::{data_dir, free_port, relay, Children, BIN};
+use net_common::player::{exit_of as exit, verify, wait_for as wait, Player};
+use net_common::{free_port, relay, Children};
 
 /// The whole test stops by itself within this time.
 const DEADLINE: Duration = Duration::from_secs(240);
@@ -24,108 +20,20 @@ const ROLLS: &str = "20";
 /// The genesis player who leaves does so after this roll.
 const LEAVE_AFTER: &str = "8";
 
-/// A running player: its process and the lines it printed so far.
-struct Player {
-    index: usize,
-    out: Arc<Mutex<Vec<String>>>,
-    err: Arc<Mutex<Vec<String>>>,
-    dir: PathBuf,
+/// `bitcraps --join ADDR --headless --rolls 20 --admit-up-to 5 EXTRA`.
+fn join_player(children: &mut Children, addr: &str, name: &str, extra: &[&str]) -> Player {
+    let mut args = vec!["--join", addr, "--headless", "--rolls", ROLLS];
+    args.extend(["--timeout", "200", "--admit-up-to", "5"]);
+    args.extend(extra);
+    Player::start(children, "net-join", name, &args)
 }
 
-impl Player {
-    fn start(children: &mut Children, addr: &str, name: &str, extra: &[&str]) -> Player {
-        let dir = data_dir("net-join", name);
-        let mut child: Child = Command::new(BIN)
-            .args(["--join", addr, "--headless", "--rolls", ROLLS])
-            .args(["--timeout", "200", "--admit-up-to", "5"])
-            .args(extra)
-            .arg("--data-dir")
-            .arg(&dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        let out = collect(child.stdout.take().unwrap());
-        let err = collect(child.stderr.take().unwrap());
-        children.0.push(child);
-        Player {
-            index: children.0.len() - 1,
-            out,
-            err,
-            dir,
-        }
-    }
-
-    fn printed(&self, what: &str) -> bool {
-        self.out.lock().unwrap().iter().any(|l| l.contains(what))
-    }
-
-    fn text(&self) -> String {
-        let out = self.out.lock().unwrap().join("\n");
-        let err = self.err.lock().unwrap().join("\n");
-        format!("--- stdout\n{out}\n--- stderr\n{err}")
-    }
-
-    fn line(&self, starting: &str) -> Option<String> {
-        let out = self.out.lock().unwrap();
-        out.iter().find(|l| l.starts_with(starting)).cloned()
-    }
-
-    /// The player's key, as it printed it when it created its identity.
-    fn key(&self) -> String {
-        let line = self.line("created identity").expect("an identity line");
-        line.split_whitespace().nth(2).unwrap().to_string()
-    }
+fn wait_for(start: Instant, what: &str, done: impl FnMut() -> bool, show: &[&Player]) {
+    wait(start, DEADLINE, what, done, show);
 }
 
-fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&lines);
-    thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    lines
-}
-
-fn wait_for(start: Instant, what: &str, mut done: impl FnMut() -> bool, show: &[&Player]) {
-    while !done() {
-        if start.elapsed() > DEADLINE {
-            let outputs: Vec<String> = show.iter().map(|p| p.text()).collect();
-            panic!("timed out waiting for {what}:\n{}", outputs.join("\n"));
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Waits for the player's process to exit; returns whether it succeeded.
 fn exit_of(children: &mut Children, player: &Player, start: Instant) -> bool {
-    loop {
-        if let Some(status) = children.0[player.index].try_wait().unwrap() {
-            // Let the reader threads take the last lines.
-            thread::sleep(Duration::from_millis(200));
-            return status.success();
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "player {} did not finish:\n{}",
-            player.index,
-            player.text()
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn journals(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir.join("tables"))
-        .map(|entries| {
-            entries
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|e| e == "redb"))
-                .collect()
-        })
-        .unwrap_or_default()
+    exit(children, player, start, DEADLINE)
 }
 
 #[test]
@@ -144,7 +52,7 @@ fn a_running_table_admits_a_fifth_refuses_a_sixth_and_plays_on_after_a_leave() {
         } else {
             &[]
         };
-        genesis.push(Player::start(&mut children, &addr, &format!("p{i}"), extra));
+        genesis.push(join_player(&mut children, &addr, &format!("p{i}"), extra));
     }
     let all: Vec<&Player> = genesis.iter().collect();
     wait_for(
@@ -155,7 +63,7 @@ fn a_running_table_admits_a_fifth_refuses_a_sixth_and_plays_on_after_a_leave() {
     );
 
     // A fifth asks the running table for a seat; the bots admit it (four are seated).
-    let fifth = Player::start(&mut children, &addr, "fifth", &[]);
+    let fifth = join_player(&mut children, &addr, "fifth", &[]);
     wait_for(
         start,
         "the fifth to be admitted",
@@ -172,7 +80,7 @@ fn a_running_table_admits_a_fifth_refuses_a_sixth_and_plays_on_after_a_leave() {
     );
 
     // A sixth: five are seated, the bots refuse, and it says why.
-    let sixth = Player::start(&mut children, &addr, "sixth", &[]);
+    let sixth = join_player(&mut children, &addr, "sixth", &[]);
     assert!(!exit_of(&mut children, &sixth, start), "{}", sixth.text());
     let err = sixth.err.lock().unwrap().join("\n");
     assert!(
@@ -225,20 +133,8 @@ fn a_running_table_admits_a_fifth_refuses_a_sixth_and_plays_on_after_a_leave() {
     // Every journal (the refused sixth followed the table too) verifies offline.
     let mut verified = 0;
     for p in genesis.iter().chain([&fifth, &sixth]) {
-        for journal in journals(&p.dir) {
-            let verify = Command::new(BIN)
-                .arg("verify")
-                .arg(&journal)
-                .output()
-                .unwrap();
-            let out = String::from_utf8_lossy(&verify.stdout);
-            let err = String::from_utf8_lossy(&verify.stderr);
-            assert!(
-                verify.status.success(),
-                "{}:\n{out}\n{err}",
-                journal.display()
-            );
-            assert!(out.trim_end().ends_with("OK"), "{out}");
+        for journal in p.journals() {
+            verify(&journal);
             verified += 1;
         }
     }

@@ -1,5 +1,7 @@
 //! Helpers shared by the tests that run the real binary over the network.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, dead_code)]
+
+pub mod player;
 
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;

@@ -1,0 +1,85 @@
+//! The relay dies and comes back, with the real binary over UDP on 127.0.0.1: `bitcraps relay`
+//! and four `--join --headless` players play; the relay process is killed (SIGKILL) mid-game and
+//! a new `bitcraps relay` starts at the same address, an empty lobby. The players say the relay
+//! is lost, reconnect, hand it their table's genesis with their seat proofs, say they are back,
+//! and finish the game with the same state hash; their journals verify.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+mod net_common;
+
+use net_common::player::{exit_of, verify, wait_for, Player};
+use net_common::{free_port, relay, Children};
+
+/// The whole test stops by itself within this time.
+const DEADLINE: Duration = Duration::from_secs(180);
+/// Rolls each player plays to.
+const ROLLS: &str = "12";
+
+#[test]
+fn the_players_bring_their_table_back_to_a_restarted_relay() {
+    let start = Instant::now();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut children = Children(Vec::new());
+    let (first_relay, _lines) = relay(port);
+    children.0.push(first_relay);
+    let players: Vec<Player> = (0..4)
+        .map(|i| {
+            let args = [
+                "--join",
+                &addr,
+                "--headless",
+                "--rolls",
+                ROLLS,
+                "--timeout",
+                "150",
+            ];
+            Player::start(&mut children, "relay-restart", &format!("p{i}"), &args)
+        })
+        .collect();
+    let all: Vec<&Player> = players.iter().collect();
+    wait_for(
+        start,
+        DEADLINE,
+        "three rolls",
+        || players.iter().all(|p| p.printed("roll   3 at height")),
+        &all,
+    );
+
+    // The relay dies.
+    children.0[0].kill().unwrap();
+    children.0[0].wait().unwrap();
+    wait_for(
+        start,
+        DEADLINE,
+        "the players to notice",
+        || players.iter().all(|p| p.printed("relay lost")),
+        &all,
+    );
+    // A new relay at the same address: an empty lobby, until the players hand it their table.
+    let (second_relay, _lines) = relay(port);
+    children.0.push(second_relay);
+    for p in &players {
+        assert!(exit_of(&mut children, p, start, DEADLINE), "{}", p.text());
+        assert!(p.printed("back at the relay after"), "{}", p.text());
+    }
+    let hashes: Vec<String> = players
+        .iter()
+        .map(|p| {
+            p.line(&format!("state hash after roll {ROLLS}"))
+                .unwrap_or_else(|| panic!("no hash:\n{}", p.text()))
+        })
+        .collect();
+    assert!(hashes.iter().all(|h| h == &hashes[0]), "{hashes:#?}");
+    // Shown with `--nocapture`: what a player printed.
+    eprintln!("{}", players[0].text());
+    for p in &players {
+        assert!(p.printed("penalties: 0"), "{}", p.text());
+        for journal in p.journals() {
+            verify(&journal);
+        }
+        let _ = std::fs::remove_dir_all(&p.dir);
+    }
+}
