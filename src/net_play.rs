@@ -537,7 +537,7 @@ fn headless(
         {
             return Err(GameError::JoinDeclined(reason));
         }
-        let done = rolls_played(&app) >= rolls || has_left(&app, &me);
+        let done = rolls_played(&app) >= rolls || has_left(&app, &me) || table_closed(&app);
         if done && linger_until.is_none() {
             linger_until = Some(Instant::now() + Duration::from_secs(2));
         }
@@ -554,6 +554,14 @@ fn headless(
         std::thread::sleep(FRAME.saturating_sub(frame.elapsed()));
     }
     summary(&app, &me, rolls.min(rolls_played(&app))).map(|()| Played::Done)
+}
+
+/// True once the table closed (fewer than four players were left: every player cashed out).
+fn table_closed(app: &App) -> bool {
+    app.world()
+        .resource::<TableView>()
+        .snapshot::<TableState>()
+        .is_some_and(|state| state.closed_at().is_some())
 }
 
 /// True once the local player left (`--leave-after-rolls`) and no longer votes.

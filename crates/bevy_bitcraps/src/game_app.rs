@@ -631,6 +631,10 @@ impl TableApplication for GameApp {
     }
 
     fn propose(&mut self, _height: Height, _round: Round) -> Option<Value> {
+        if self.state().closed_at().is_some() {
+            // The table closed: no block after its last height is valid, so nothing to propose.
+            return None;
+        }
         let candidates: Vec<SignedOp> = self.pool.values().map(|(op, _)| op.clone()).collect();
         match self
             .state()

@@ -13,7 +13,7 @@ use crate::application::TableApp;
 use crate::apply::apply_decisions;
 use crate::config::BitCrapsConfig;
 use crate::envelope::Envelope;
-use crate::game_app::{decode_op, encode_op, GameApp};
+use crate::game_app::{decode_op, encode_op, GameApp, PoolRefusal};
 use crate::game_entities::{sync_game_entities, GameEntities};
 use crate::game_messages::{
     BetResolved, DiceRolled, DisputeOpened, DisputeResolved, GameEvent, OperationDecided,
@@ -215,13 +215,23 @@ fn receive_ops(
         return;
     };
     for packet in packets.read() {
-        let accepted = decode_op(&packet.bytes).is_some_and(|op| game.receive_op(op));
-        if !accepted {
-            log::warn!(
-                "operation from {} dropped: malformed or badly signed",
-                packet.from
-            );
+        let Some(op) = decode_op(&packet.bytes) else {
+            log::warn!("operation from {} dropped: malformed", packet.from);
             health.of(packet.from).invalid += 1;
+            continue;
+        };
+        match game.admit_op(op) {
+            Ok(()) => {}
+            // Bytes no honest player sends.
+            Err(refusal @ (PoolRefusal::BadSignature { .. } | PoolRefusal::Size(_))) => {
+                log::warn!("operation from {} dropped: {refusal}", packet.from);
+                health.of(packet.from).invalid += 1;
+            }
+            // An honest player can send these (it left, the table closed, a request crossed
+            // another): dropped without blame.
+            Err(refusal) => {
+                log::debug!("operation from {} not pooled: {refusal}", packet.from);
+            }
         }
     }
 }
