@@ -5,7 +5,10 @@
 //! [`LogPlugin`] (tracing), one per process: the relay thread of `--host` and the host's bots
 //! log through the player's.
 
-use bevy::log::{Level, LogPlugin};
+use std::io::IsTerminal;
+
+use bevy::app::App;
+use bevy::log::{tracing_subscriber, BoxedFmtLayer, Level, LogPlugin};
 
 /// Libraries whose info lines are noise for a player.
 const QUIET_LIBRARIES: &str = "wgpu=error,naga=error,bevy_render=warn,bevy_app=warn,\
@@ -29,8 +32,20 @@ pub fn log_plugin(verbose: u8) -> LogPlugin {
             Level::INFO
         },
         filter: filter(verbose),
+        fmt_layer: plain_when_piped,
         ..Default::default()
     }
+}
+
+/// Bevy's formatter, with colour codes only on a terminal (a log file or a pipe gets plain
+/// text; `NO_COLOR` turns them off everywhere).
+fn plain_when_piped(_app: &mut App) -> Option<BoxedFmtLayer> {
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    Some(Box::new(
+        tracing_subscriber::fmt::Layer::default()
+            .with_writer(std::io::stderr)
+            .with_ansi(colour),
+    ))
 }
 
 #[cfg(test)]
