@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use bevy_bitcraps::bitcraps_consensus::{Height, Keypair, PeerId};
+use bevy_bitcraps::bitcraps_consensus::{Height, PeerId};
 use bevy_bitcraps::bitcraps_game::{Event, JoinDeclined, Operation, Registry, TableState};
 use bevy_bitcraps::testing::test_keys;
 use bevy_bitcraps::{
@@ -21,8 +21,7 @@ use bevy_bitcraps::{
 };
 use bitcraps_renet::testing::player_app;
 use bitcraps_renet::{
-    join_lobby, spawn_lobby, Genesis, LobbyConfig, LobbyJoin, LobbyOutcome, NetClient,
-    NetClientConfig, RelayHandle,
+    join_lobby, spawn_lobby, LobbyConfig, LobbyOutcome, NetClient, NetClientConfig, RelayHandle,
 };
 use common::*;
 
@@ -34,13 +33,6 @@ struct Events(Vec<Event>);
 
 fn collect(mut seen: ResMut<Events>, mut events: MessageReader<GameEvent>) {
     seen.0.extend(events.read().map(|e| e.event.clone()));
-}
-
-fn request(relay: &RelayHandle, key: &Keypair) -> LobbyJoin {
-    let mut join = LobbyJoin::new(relay.local_address(), key.clone(), Registry::new().hash());
-    join.connect_timeout = Duration::from_secs(5);
-    join.wait_timeout = Some(Duration::from_secs(60));
-    join
 }
 
 /// A bot player App for `config`: admits newcomers while fewer than five are seated.
@@ -107,29 +99,11 @@ impl Table {
     }
 }
 
-/// The lobby forms a table of `keys`; returns each player's genesis.
-fn form(relay: &RelayHandle, keys: &[Keypair]) -> Vec<Genesis> {
-    let handles: Vec<_> = keys
-        .iter()
-        .map(|k| {
-            let join = request(relay, k);
-            thread::spawn(move || join_lobby(&join, |_| {}))
-        })
-        .collect();
-    handles
-        .into_iter()
-        .map(|h| match h.join().unwrap().expect("seated") {
-            LobbyOutcome::Formed(genesis) => genesis,
-            other => panic!("the lobby formed no table: {other:?}"),
-        })
-        .collect()
-}
-
 #[test]
 fn a_newcomer_asks_the_running_table_for_a_seat_and_plays() {
     let relay = spawn_lobby(LobbyConfig::new(4, &Registry::new()), ANY).expect("lobby");
     let keys = test_keys(4, 8101);
-    let geneses = form(&relay, &keys);
+    let geneses = form_table(&relay, &keys);
     let mut t = Table {
         apps: keys
             .iter()
@@ -142,7 +116,7 @@ fn a_newcomer_asks_the_running_table_for_a_seat_and_plays() {
 
     // A fifth player asks the lobby: the table already plays, here is its genesis.
     let newcomers = test_keys(2, 8102);
-    let outcome = join_lobby(&request(&relay, &newcomers[0]), |_| {}).expect("an answer");
+    let outcome = join_lobby(&lobby_request(&relay, &newcomers[0]), |_| {}).expect("an answer");
     let LobbyOutcome::Running(running) = outcome else {
         panic!("a latecomer gets the running table: {outcome:?}");
     };
@@ -167,7 +141,7 @@ fn a_newcomer_asks_the_running_table_for_a_seat_and_plays() {
     });
 
     // A sixth: five are seated, so the bots refuse it, and both sides see why.
-    let outcome = join_lobby(&request(&relay, &newcomers[1]), |_| {}).expect("an answer");
+    let outcome = join_lobby(&lobby_request(&relay, &newcomers[1]), |_| {}).expect("an answer");
     let config = outcome
         .genesis()
         .newcomer_config(newcomers[1].clone())

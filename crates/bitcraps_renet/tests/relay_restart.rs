@@ -12,40 +12,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use bevy_bitcraps::bitcraps_consensus::{Height, Keypair};
+use bevy_bitcraps::bitcraps_consensus::Height;
 use bevy_bitcraps::bitcraps_game::Registry;
 use bevy_bitcraps::testing::test_keys;
 use bevy_bitcraps::{StateHashBook, TableView};
 use bitcraps_renet::testing::player_app;
-use bitcraps_renet::{
-    join_lobby, spawn_lobby, Genesis, LobbyConfig, LobbyJoin, LobbyOutcome, NetClient,
-    NetClientConfig, RelayHandle,
-};
+use bitcraps_renet::{spawn_lobby, LobbyConfig, NetClient, NetClientConfig, RelayHandle};
 use common::*;
-
-fn request(relay: &RelayHandle, key: &Keypair) -> LobbyJoin {
-    let mut join = LobbyJoin::new(relay.local_address(), key.clone(), Registry::new().hash());
-    join.connect_timeout = Duration::from_secs(5);
-    join.wait_timeout = Some(Duration::from_secs(60));
-    join
-}
-
-fn form(relay: &RelayHandle, keys: &[Keypair]) -> Vec<Genesis> {
-    let handles: Vec<_> = keys
-        .iter()
-        .map(|k| {
-            let join = request(relay, k);
-            thread::spawn(move || join_lobby(&join, |_| {}))
-        })
-        .collect();
-    handles
-        .into_iter()
-        .map(|h| match h.join().unwrap().expect("seated") {
-            LobbyOutcome::Formed(genesis) => genesis,
-            other => panic!("no table formed: {other:?}"),
-        })
-        .collect()
-}
 
 fn step_until(apps: &mut [App], limit: Duration, mut done: impl FnMut(&[App]) -> bool) -> bool {
     let start = Instant::now();
@@ -79,7 +52,7 @@ fn table(seed: u64, hold: bool) -> (RelayHandle, Vec<App>) {
     let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let relay = spawn_lobby(LobbyConfig::new(4, &Registry::new()), any).expect("lobby");
     let keys = test_keys(4, seed);
-    let geneses = form(&relay, &keys);
+    let geneses = form_table(&relay, &keys);
     let apps = keys
         .iter()
         .enumerate()

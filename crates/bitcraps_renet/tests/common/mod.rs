@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 use bevy_bitcraps::bitcraps_consensus::Height;
+use bevy_bitcraps::bitcraps_consensus::Keypair;
+use bevy_bitcraps::bitcraps_game::Registry;
 use bevy_bitcraps::*;
 use bitcraps_renet::testing::NetTable;
-use bitcraps_renet::RelayConfig;
+use bitcraps_renet::{join_lobby, Genesis, LobbyJoin, LobbyOutcome, RelayConfig, RelayHandle};
 
 /// Wall-clock bound of one test phase (the tests stop by themselves well before it on an idle
 /// machine; the bound keeps a loaded machine from hanging).
@@ -153,4 +155,31 @@ pub fn table_with_free_seat(seed: u64) -> NetTable {
     let mut t = NetTable::new(5, seed, |r| r, |_, c| c, &mut bots).expect("net table");
     t.apps.truncate(4);
     t
+}
+
+/// A lobby join at `relay` with `key`: 5 s to connect, 60 s to fill.
+pub fn lobby_request(relay: &RelayHandle, key: &Keypair) -> LobbyJoin {
+    let mut join = LobbyJoin::new(relay.local_address(), key.clone(), Registry::new().hash());
+    join.connect_timeout = Duration::from_secs(5);
+    join.wait_timeout = Some(Duration::from_secs(60));
+    join
+}
+
+/// The lobby at `relay` forms a table of `keys` (each joining on its own thread); returns each
+/// player's genesis.
+pub fn form_table(relay: &RelayHandle, keys: &[Keypair]) -> Vec<Genesis> {
+    let handles: Vec<_> = keys
+        .iter()
+        .map(|k| {
+            let join = lobby_request(relay, k);
+            std::thread::spawn(move || join_lobby(&join, |_| {}))
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| match h.join().unwrap().expect("seated") {
+            LobbyOutcome::Formed(genesis) => genesis,
+            other => panic!("the lobby formed no table: {other:?}"),
+        })
+        .collect()
 }
