@@ -14,6 +14,7 @@ mod host_bots;
 mod local_table;
 mod logging;
 mod membership;
+mod net_headless;
 mod net_play;
 mod netem;
 mod saved_table;
