@@ -65,8 +65,15 @@ pub const MAX_BLOCK_BYTES: usize = 240 * 1024;
 /// docs ("Time") for why honest tables are never refused.
 pub const MAX_BLOCK_TIME_STEP_MS: u64 = 366 * 24 * 3_600 * 1_000;
 /// The largest distance between a fresh proposal's block time and a node's clock for the node
-/// to prevote it: 300 s.
-pub const MAX_CLOCK_SKEW_MS: u64 = 300_000;
+/// to prevote it: 5 s.
+///
+/// Deadlines are in block time ([`Deadlines`](crate::Deadlines)), so this bounds how far a
+/// Byzantine proposer can bring one forward: every decided block was prevoted by honest nodes,
+/// so the table's time runs at most this far ahead of the honest clocks. Players' machines must
+/// keep their clocks within it (any machine synchronised by NTP does); a node whose clock is
+/// further off still follows the table from its certificates, but its prevotes do not help the
+/// table decide.
+pub const MAX_CLOCK_SKEW_MS: u64 = 5_000;
 /// Bytes of a block's encoding besides its entries, at most: height and timestamp (varints of
 /// at most 9 bytes each), the parent hash (32) and the entry count (a varint of at most 9);
 /// rounded up.

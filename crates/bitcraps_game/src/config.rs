@@ -52,34 +52,83 @@ impl Default for BondRules {
     }
 }
 
-/// Deadlines of the dice flow (in heights, so every node agrees when one passes) and of disputes
-/// (in block time).
+/// Deadlines of the dice flow and of disputes, in block time (ms).
 ///
-/// Sizing: a proposer can leave an operation out of its block, and up to f Byzantine proposers
-/// may follow each other, so an honest player's commitment or reveal can be delayed by f
-/// heights. Keep `commit_heights` and `reveal_heights` above f + 1 (the defaults of 5 suit up to
-/// 13 players; the simulator uses 8 for up to 16), or an honest player could be made to miss a
-/// roll, or worse, to look like a withholder.
+/// A dice deadline passes at the end of the first height whose block time is at least its
+/// duration after the stage opened **and** which is at least [`Deadlines::min_heights`] heights
+/// after it. Time is what a player lives in: an honest player whose machine stalls (a freeze, a
+/// restart, a lost relay) for up to [`Deadlines::stall_tolerance_ms`] is never punished, however
+/// fast the table decides heights. The height floor is what makes censorship harmless: a
+/// proposer may leave an operation out of its block, and up to f Byzantine proposers may follow
+/// each other, so an honest player's commitment or reveal can be delayed by f heights; keep
+/// `min_heights` above f + 1 (the default of 5 suits up to 13 players; 16 players need 6).
+///
+/// Block time cannot be pushed ahead to make a deadline pass early: an honest node prevotes a
+/// fresh block only if its time is within [`MAX_CLOCK_SKEW_MS`](crate::MAX_CLOCK_SKEW_MS) of its
+/// own clock, and every decided block has honest prevotes, so the table's time runs at most
+/// that much ahead of the honest clocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Deadlines {
-    /// Betting closes by itself this many heights after it opened, if any bet is on the table
-    /// (default 20). The shooter may close it earlier.
-    pub betting_heights: u64,
-    /// Commitments close this many heights after betting closed (default 5).
-    pub commit_heights: u64,
-    /// Reveals close this many heights after commitments closed (default 5).
-    pub reveal_heights: u64,
-    /// A dispute claim expires this long after it was opened, in block-time milliseconds
-    /// (default one hour).
+    /// Betting closes by itself this long after it opened, if any bet is on the table (default
+    /// 30 s; at an empty table the time counts from the first bet). The shooter may close it
+    /// earlier.
+    pub betting_ms: u64,
+    /// Commitments close this long after betting closed (default 5 s), or as soon as every
+    /// eligible seat committed. Missing a commitment costs nothing but the roll's entropy;
+    /// only a long absence unseats ([`Deadlines::absence_ms`]).
+    pub commit_ms: u64,
+    /// Reveals close this long after commitments closed (default 45 s), or as soon as every
+    /// committed seat revealed; a committed seat that has not revealed then is punished as a
+    /// withholder. The default tolerates a 30 s stall (see [`Deadlines::stall_tolerance_ms`]).
+    pub reveal_ms: u64,
+    /// Every dice deadline also waits at least this many heights (default 5; see above).
+    pub min_heights: u64,
+    /// A seat that missed [`TableConfig::missed_roll_limit`] rolls in a row is unseated only
+    /// once its first missed roll of the streak is at least this old (default 60 s): a player
+    /// who stalls or restarts for less keeps its seat.
+    pub absence_ms: u64,
+    /// A dispute claim expires this long after it was opened (default one hour).
     pub dispute_ms: u64,
+}
+
+/// Time a player who wakes from a stall needs to catch up with the table and get its reveal
+/// into a block, on top of the stall itself: [`Deadlines::stall_tolerance_ms`] counts it out.
+pub const CATCH_UP_MARGIN_MS: u64 = 10_000;
+
+impl Deadlines {
+    /// Deadlines that tolerate an honest player's stall of `stall_ms`: reveals close after the
+    /// stall plus the clock skew a Byzantine proposer may add
+    /// ([`MAX_CLOCK_SKEW_MS`](crate::MAX_CLOCK_SKEW_MS)) plus [`CATCH_UP_MARGIN_MS`]; an
+    /// absence unseats after twice the stall (at least 60 s). Other deadlines are the defaults.
+    pub fn tolerating_stalls(stall_ms: u64) -> Deadlines {
+        Deadlines {
+            reveal_ms: stall_ms
+                .saturating_add(crate::block::MAX_CLOCK_SKEW_MS)
+                .saturating_add(CATCH_UP_MARGIN_MS),
+            absence_ms: stall_ms.saturating_mul(2).max(60_000),
+            ..Deadlines::default()
+        }
+    }
+
+    /// The longest stall of an honest player these deadlines forgive (no withholding penalty,
+    /// no unseating): the reveal deadline less the clock skew and the catch-up margin, and at
+    /// most half the absence time.
+    pub fn stall_tolerance_ms(&self) -> u64 {
+        self.reveal_ms
+            .saturating_sub(crate::block::MAX_CLOCK_SKEW_MS)
+            .saturating_sub(CATCH_UP_MARGIN_MS)
+            .min(self.absence_ms / 2)
+    }
 }
 
 impl Default for Deadlines {
     fn default() -> Self {
         Deadlines {
-            betting_heights: 20,
-            commit_heights: 5,
-            reveal_heights: 5,
+            betting_ms: 30_000,
+            commit_ms: 5_000,
+            reveal_ms: 45_000,
+            min_heights: 5,
+            absence_ms: 60_000,
             dispute_ms: 3_600_000,
         }
     }
@@ -110,8 +159,8 @@ pub enum ConfigError {
     /// The house rules are inconsistent.
     #[error(transparent)]
     Rules(#[from] RulesError),
-    /// A deadline of zero heights or zero time.
-    #[error("every deadline must be at least 1 (height or millisecond)")]
+    /// A deadline of zero time or zero heights.
+    #[error("every deadline must be at least 1 (millisecond or height)")]
     ZeroDeadline,
     /// Bonds must cover at least the whole worst-case win.
     #[error("bond cover must be at least 100 %, got {0} %")]
@@ -189,7 +238,7 @@ pub struct TableConfig {
     /// Deadlines.
     pub deadlines: Deadlines,
     /// Consecutive missed rolls (no commitment by the commit deadline) after which a player is
-    /// unseated (default 3).
+    /// unseated, once the streak is also [`Deadlines::absence_ms`] old (default 3).
     pub missed_roll_limit: u32,
     /// [`Registry::hash`] of the custom operations the table plays with.
     pub registry_hash: [u8; 32],
@@ -299,9 +348,11 @@ impl TableConfig {
         }
         self.rules.validate()?;
         let d = &self.deadlines;
-        if d.betting_heights == 0
-            || d.commit_heights == 0
-            || d.reveal_heights == 0
+        if d.betting_ms == 0
+            || d.commit_ms == 0
+            || d.reveal_ms == 0
+            || d.min_heights == 0
+            || d.absence_ms == 0
             || d.dispute_ms == 0
         {
             return Err(ConfigError::ZeroDeadline);
@@ -344,7 +395,7 @@ impl TableConfig {
     /// [`TableRules::canonical_bytes`]. Independent of serde.
     pub fn canonical_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(272 + 40 * self.seats.len());
-        out.push(2u8);
+        out.push(3u8);
         out.extend_from_slice(self.table_id.as_bytes());
         out.extend_from_slice(&self.canonical_fields());
         out
@@ -366,9 +417,11 @@ impl TableConfig {
         out.extend_from_slice(&self.bonds.cover_percent.to_be_bytes());
         let d = &self.deadlines;
         for v in [
-            d.betting_heights,
-            d.commit_heights,
-            d.reveal_heights,
+            d.betting_ms,
+            d.commit_ms,
+            d.reveal_ms,
+            d.min_heights,
+            d.absence_ms,
             d.dispute_ms,
         ] {
             out.extend_from_slice(&v.to_be_bytes());
@@ -438,7 +491,7 @@ mod tests {
             Err(ConfigError::StackBelowBond { stack: 99, .. })
         ));
         let mut zero = c.clone();
-        zero.deadlines.reveal_heights = 0;
+        zero.deadlines.reveal_ms = 0;
         assert_eq!(
             zero.clone().sealed().validate(),
             Err(ConfigError::ZeroDeadline)
@@ -499,7 +552,7 @@ mod tests {
         assert_ne!(other.derive_table_id(), c.table_id);
         // A changed config that was not sealed, or an id chosen freely, is refused.
         let mut stale = c.clone();
-        stale.deadlines.commit_heights += 1;
+        stale.deadlines.commit_ms += 1;
         assert_eq!(stale.validate(), Err(ConfigError::TableIdNotDerived));
         let mut chosen = c;
         chosen.table_id = TableId::from_name("t");

@@ -1,25 +1,27 @@
-//! The dice flow over heights, one roll at a time:
+//! The dice flow over heights, one roll at a time. Its deadlines are in block time, with a
+//! floor in heights ([`Deadlines`](crate::Deadlines)): a deadline of `d` ms passes at the end
+//! of the first height at least `d` ms and `min_heights` heights after its stage opened.
 //!
 //! 1. **Betting** — bets are placed, taken down, called on/off. Betting closes when the shooter
 //!    says so ([`Operation::CloseBetting`](crate::Operation::CloseBetting)) or, with a bet on
-//!    the table, [`Deadlines::betting_heights`](crate::Deadlines) after it opened (at an empty
-//!    table: after the first bet). On closing,
-//!    the newest removable bets are returned while the bank could not cover every open bet's
-//!    worst case, and each seated player's bond is topped up from its balance to
+//!    the table, `betting_ms` after it opened (at an empty table: after the first bet). On
+//!    closing, the newest removable bets are returned while the bank could not cover every open
+//!    bet's worst case, and each seated player's bond is topped up from its balance to
 //!    [`required_bond`]; those who cannot cover it sit the roll out.
-//! 2. **Committing** — each eligible seat commits (`commit_heights` deadline). At the end of the
-//!    height in which every eligible seat has committed, or of the deadline height, the
-//!    commitments are fixed. Eligible seats that did not commit sit the roll out (their bets
-//!    stay); after [`TableConfig::missed_roll_limit`](crate::TableConfig) misses in a row they
-//!    are unseated. No commitment at all: the roll is abandoned and betting reopens.
+//! 2. **Committing** — each eligible seat commits (`commit_ms` deadline). At the end of the
+//!    height in which every eligible seat has committed, or at the deadline, the commitments
+//!    are fixed. Eligible seats that did not commit sit the roll out (their bets stay); after
+//!    [`TableConfig::missed_roll_limit`](crate::TableConfig) misses in a row spanning at least
+//!    `absence_ms` of block time they are unseated (a stall or a restart shorter than that
+//!    costs nothing). No commitment at all: the roll is abandoned and betting reopens.
 //! 3. **Revealing** — from the *next* height on (so the commitments are decided before any
 //!    reveal is accepted), committed seats reveal; each reveal is checked against its
 //!    commitment (a mismatch is punished at once). At the end of the height in which every
-//!    committed seat has revealed, or of the deadline height (`reveal_heights` after the
-//!    commitments closed), the committed seats that did not reveal are punished — all their
-//!    bets lose, their bond is slashed to the bank, they are unseated — and the dice are drawn
-//!    from the valid reveals in seat order ([`dice`](crate::dice)). Every bet is resolved and
-//!    paid in that same height.
+//!    committed seat has revealed, or at the deadline (`reveal_ms` after the commitments
+//!    closed: long enough for a stalled honest player to wake and reveal), the committed seats
+//!    that did not reveal are punished — all their bets lose, their bond is slashed to the
+//!    bank, they are unseated — and the dice are drawn from the valid reveals in seat order
+//!    ([`dice`](crate::dice)). Every bet is resolved and paid in that same height.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -130,6 +132,7 @@ impl Tx<'_> {
         });
         self.data.stage = Stage::Committing {
             since: self.data.height,
+            since_ms: self.data.timestamp_ms,
             eligible,
             commitments: BTreeMap::new(),
         };
@@ -166,7 +169,9 @@ impl Tx<'_> {
         if let Stage::Committing { commitments, .. } = &mut self.data.stage {
             commitments.insert(seat, commitment);
         }
-        self.data.health.entry(peer).or_default().missed_rolls = 0;
+        let health = self.data.health.entry(peer).or_default();
+        health.missed_rolls = 0;
+        health.absent_since_ms = None;
         self.events.push(Event::Committed { roll, seat });
         Ok(())
     }
@@ -215,33 +220,36 @@ impl Tx<'_> {
     /// The deadlines of the height: one step of the dice flow, dispute expiry, then membership
     /// (join requests lapse, the table closes below four players, the validator sets move on).
     pub(crate) fn end_of_height(&mut self) -> Result<(), ChipOverflow> {
-        let height = self.data.height;
         let d = self.config.deadlines;
+        let passed = |since: u64, since_ms: u64, ms: u64| {
+            self.data.height >= since.saturating_add(d.min_heights)
+                && self.data.timestamp_ms >= since_ms.saturating_add(ms)
+        };
         match &self.data.stage {
-            Stage::Betting { since } => {
-                let anything_on = !self.data.bets.is_empty()
-                    || self.data.custom.values().any(|s| !s.pots.is_empty());
-                if anything_on && height >= since.saturating_add(d.betting_heights) {
+            Stage::Betting { since, since_ms } => {
+                if self.data.anything_on() && passed(*since, *since_ms, d.betting_ms) {
                     self.close_betting(None)?;
                 }
             }
             Stage::Committing {
                 since,
+                since_ms,
                 eligible,
                 commitments,
             } => {
                 let all_in = eligible.iter().all(|s| commitments.contains_key(s));
-                if all_in || height >= since.saturating_add(d.commit_heights) {
+                if all_in || passed(*since, *since_ms, d.commit_ms) {
                     self.close_commitments()?;
                 }
             }
             Stage::Revealing {
                 since,
+                since_ms,
                 commitments,
                 reveals,
             } => {
                 let all_in = commitments.keys().all(|s| reveals.contains_key(s));
-                if height > *since && (all_in || height >= since.saturating_add(d.reveal_heights)) {
+                if self.data.height > *since && (all_in || passed(*since, *since_ms, d.reveal_ms)) {
                     self.finish_roll()?;
                 }
             }
@@ -259,6 +267,7 @@ impl Tx<'_> {
             &mut self.data.stage,
             Stage::Betting {
                 since: self.data.height,
+                since_ms: self.data.timestamp_ms,
             },
         )
         else {
@@ -276,6 +285,8 @@ impl Tx<'_> {
             missed: missed.clone(),
         });
         let limit = self.config.missed_roll_limit;
+        let absence_ms = self.config.deadlines.absence_ms;
+        let now = self.data.timestamp_ms;
         for seat in missed {
             let Some(peer) = self.data.seat(seat).map(|s| s.peer) else {
                 continue;
@@ -283,8 +294,9 @@ impl Tx<'_> {
             let h = self.data.health.entry(peer).or_default();
             h.missed_rolls = h.missed_rolls.saturating_add(1);
             h.missed_rolls_total = h.missed_rolls_total.saturating_add(1);
+            let absent_since = *h.absent_since_ms.get_or_insert(now);
             let missed_now = h.missed_rolls;
-            if missed_now >= limit {
+            if missed_now >= limit && now >= absent_since.saturating_add(absence_ms) {
                 self.unseat_absent(seat, missed_now)?;
             }
         }
@@ -297,6 +309,7 @@ impl Tx<'_> {
         } else {
             self.data.stage = Stage::Revealing {
                 since: self.data.height,
+                since_ms: self.data.timestamp_ms,
                 commitments,
                 reveals: BTreeMap::new(),
             };
@@ -330,6 +343,7 @@ impl Tx<'_> {
             &mut self.data.stage,
             Stage::Betting {
                 since: self.data.height,
+                since_ms: self.data.timestamp_ms,
             },
         ) else {
             return Ok(());

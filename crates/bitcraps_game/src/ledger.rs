@@ -133,12 +133,12 @@ impl Tx<'_> {
                 bank: self.data.bank,
             });
         }
-        let table_was_empty =
-            self.data.bets.is_empty() && self.data.custom.values().all(|s| s.pots.is_empty());
+        let table_was_empty = !self.data.anything_on();
         if table_was_empty {
             // The betting deadline counts from the first bet at an empty table.
             self.data.stage = Stage::Betting {
                 since: self.data.height,
+                since_ms: self.data.timestamp_ms,
             };
         }
         let id = BetId(self.data.next_bet_id);

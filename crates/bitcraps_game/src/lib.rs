@@ -70,6 +70,7 @@ pub mod chain;
 pub mod chips;
 pub mod config;
 pub mod custom;
+pub mod deadline;
 pub mod dice;
 pub mod disputes;
 pub mod driver;
@@ -98,11 +99,13 @@ pub use block::{
 pub use bond::required_bond;
 pub use chain::{Applied, Chain, ChainError, ChainValidity};
 pub use config::{
-    BondRules, ConfigError, Deadlines, GenesisNonce, SeatConfig, TableConfig, MAX_SEATED, MIN_SEATS,
+    BondRules, ConfigError, Deadlines, GenesisNonce, SeatConfig, TableConfig, CATCH_UP_MARGIN_MS,
+    MAX_SEATED, MIN_SEATS,
 };
 pub use custom::{
     CustomContext, CustomError, CustomOperation, Registry, RegistryError, RollReport,
 };
+pub use deadline::{StageDeadline, StageKind};
 pub use entry::{BlockEntry, FailedOp, MAX_FULL_FAILED_BODY_BYTES};
 pub use error::{AccountingError, BlockError, EvidenceError, GenesisError, OpError, SignError};
 pub use events::{

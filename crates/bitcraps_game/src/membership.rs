@@ -437,7 +437,10 @@ impl Tx<'_> {
                 reason: JoinDeclined::TableClosed,
             });
         }
-        self.data.stage = Stage::Betting { since: height };
+        self.data.stage = Stage::Betting {
+            since: height,
+            since_ms: self.data.timestamp_ms,
+        };
         self.data.shooter = None;
         let mut final_balances = Vec::new();
         for seat in self.data.seated() {

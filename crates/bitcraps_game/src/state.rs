@@ -95,11 +95,15 @@ pub enum Stage {
     Betting {
         /// Height at whose end betting opened.
         since: u64,
+        /// Block time of that height, ms.
+        since_ms: u64,
     },
     /// Betting is closed; eligible seats commit.
     Committing {
         /// Height at which betting closed.
         since: u64,
+        /// Block time of that height, ms.
+        since_ms: u64,
         /// Seats expected to commit (seated and bonded at the close).
         eligible: BTreeSet<Seat>,
         /// Commitments so far.
@@ -109,6 +113,8 @@ pub enum Stage {
     Revealing {
         /// Height at whose end commitments closed.
         since: u64,
+        /// Block time of that height, ms.
+        since_ms: u64,
         /// The fixed commitments.
         commitments: BTreeMap<Seat, Commitment>,
         /// Valid reveals so far.
@@ -158,6 +164,8 @@ pub struct Supply {
 pub struct Health {
     /// Rolls in a row the player did not commit to (reset by a commitment).
     pub missed_rolls: u32,
+    /// Block time at which the first of those missed rolls closed (`None` after a commitment).
+    pub absent_since_ms: Option<u64>,
     /// Rolls it did not commit to, in all.
     pub missed_rolls_total: u64,
     /// Reveals it withheld past the deadline.
@@ -380,6 +388,12 @@ impl TableData {
         chips::add(bets, self.custom_exposure()?)
     }
 
+    /// Whether any chip is on the table (a bet, or a stake in a custom extension's pot): this
+    /// starts the betting deadline.
+    pub(crate) fn anything_on(&self) -> bool {
+        !self.bets.is_empty() || self.custom.values().any(|s| !s.pots.is_empty())
+    }
+
     pub(crate) fn custom_exposure(&self) -> Result<u64, ChipOverflow> {
         chips::sum(self.custom.values().map(|s| s.exposure))
     }
@@ -510,7 +524,10 @@ impl TableState {
             phase: Phase::ComeOut,
             shooter: Some(Seat(0)),
             roll_number: 1,
-            stage: Stage::Betting { since: 0 },
+            stage: Stage::Betting {
+                since: 0,
+                since_ms: config.genesis_time_ms,
+            },
             supply: Supply {
                 genesis: supply,
                 circulating: supply,

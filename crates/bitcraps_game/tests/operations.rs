@@ -413,7 +413,7 @@ fn betting_closes_itself_at_the_deadline_only_with_bets_on() {
     ok(&mut t, Seat(1), place(BetKind::Field, 10));
     let since = t.state().height();
     let mut closed_at = None;
-    for _ in 0..25 {
+    for _ in 0..40 {
         let events = t.apply(vec![]).unwrap();
         if events
             .iter()
@@ -423,8 +423,52 @@ fn betting_closes_itself_at_the_deadline_only_with_bets_on() {
             break;
         }
     }
-    // At an empty table the 20-height deadline counts from the first bet.
-    assert_eq!(closed_at, Some(since + 20));
+    // At an empty table the 30 s deadline counts from the first bet (the driver's blocks are
+    // 1 s apart).
+    assert_eq!(closed_at, Some(since + 30));
+}
+
+#[test]
+fn a_deadline_also_waits_for_its_floor_of_heights() {
+    // Blocks 100 s apart: every time deadline has passed after one block, but a deadline also
+    // waits `min_heights` heights (so f censoring proposers in a row cannot make it pass).
+    let mut t = table();
+    ok(&mut t, Seat(1), place(BetKind::Field, 10));
+    let since = t.state().height();
+    let floor = t.state().config().deadlines.min_heights;
+    let mut closed_at = None;
+    for _ in 0..10 {
+        t.advance_clock(99_000);
+        let events = t.apply(vec![]).unwrap();
+        if events
+            .iter()
+            .any(|e| matches!(e, Event::BettingClosed { by: None, .. }))
+        {
+            closed_at = Some(t.state().height());
+            break;
+        }
+    }
+    assert_eq!(closed_at, Some(since + floor));
+}
+
+#[test]
+fn the_stage_deadline_tells_when_each_stage_closes() {
+    let mut t = table();
+    assert_eq!(t.state().stage_deadline(), None, "no bet: no betting clock");
+    ok(&mut t, Seat(1), place(BetKind::Field, 10));
+    let d = t.state().config().deadlines;
+    let bet_at = t.state().timestamp_ms();
+    let deadline = t.state().stage_deadline().unwrap();
+    assert_eq!(deadline.stage, StageKind::Betting);
+    assert_eq!(deadline.at_ms, bet_at + d.betting_ms);
+    assert_eq!(deadline.seconds_left(bet_at + 1), d.betting_ms / 1_000);
+    assert_eq!(deadline.seconds_left(bet_at + d.betting_ms + 5), 0);
+    ok(&mut t, Seat(0), Operation::CloseBetting { roll: 1 });
+    let closed_at = t.state().timestamp_ms();
+    let deadline = t.state().stage_deadline().unwrap();
+    assert_eq!(deadline.stage, StageKind::Committing);
+    assert_eq!(deadline.at_ms, closed_at + d.commit_ms);
+    assert_eq!(deadline.at_height, t.state().height() + d.min_heights);
 }
 
 #[test]
@@ -598,14 +642,29 @@ fn a_player_who_does_not_commit_sits_out_and_is_unseated_after_the_limit() {
     assert_eq!(t.state().health(&peer).missed_rolls, 1);
     t.play_roll(&RollPlan::dice(5, 5).without(Seat(3))).unwrap();
     assert_eq!(t.state().health(&peer).missed_rolls, 2);
-    let events = t.play_roll(&RollPlan::dice(5, 5).without(Seat(3))).unwrap();
+    t.play_roll(&RollPlan::dice(5, 5).without(Seat(3))).unwrap();
+    // Three misses within a minute of block time: a stall or a restart, forgiven.
+    assert_eq!(t.state().health(&peer).missed_rolls, 3);
+    assert!(t.state().seat(Seat(3)).unwrap().is_seated());
+    let first_miss = t.state().health(&peer).absent_since_ms.unwrap();
+    let absence = t.state().config().deadlines.absence_ms;
+    let mut events = Vec::new();
+    for _ in 0..30 {
+        events = t.play_roll(&RollPlan::dice(5, 5).without(Seat(3))).unwrap();
+        if !t.state().seat(Seat(3)).unwrap().is_seated() {
+            break;
+        }
+    }
+    let missed = t.state().health(&peer).missed_rolls;
+    assert!(missed > 3);
+    assert!(t.state().timestamp_ms() >= first_miss + absence);
     assert!(events.iter().any(|e| matches!(
         e,
         Event::SeatRemoved {
             seat: Seat(3),
-            reason: RemovalReason::MissedRolls(3),
+            reason: RemovalReason::MissedRolls(m),
             ..
-        }
+        } if *m == missed
     )));
     // Removable bets came back, its bond too: nothing slashed.
     let s = t.state().seat(Seat(3)).unwrap();
@@ -618,7 +677,10 @@ fn a_player_who_does_not_commit_sits_out_and_is_unseated_after_the_limit() {
             ..
         }
     )));
-    assert_eq!(t.state().health(&peer).missed_rolls_total, 3);
+    assert_eq!(
+        t.state().health(&peer).missed_rolls_total,
+        u64::from(missed)
+    );
     t.state().check_accounting().unwrap();
 }
 

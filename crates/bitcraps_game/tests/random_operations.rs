@@ -405,9 +405,11 @@ fn run(actions: &[Action]) -> Result<Stats, TestCaseError> {
         &registry,
     );
     config.deadlines = Deadlines {
-        betting_heights: 3,
-        commit_heights: 2,
-        reveal_heights: 2,
+        betting_ms: 3,
+        commit_ms: 2,
+        reveal_ms: 2,
+        min_heights: 2,
+        absence_ms: 1,
         dispute_ms: 10_000_000,
     };
     config.seal();

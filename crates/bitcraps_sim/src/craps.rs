@@ -173,9 +173,13 @@ impl CrapsApp {
             })
             .collect();
         let mut config = TableConfig::new(table, GENESIS_MS, seats, BANK, &registry);
-        config.deadlines.betting_heights = 12;
-        config.deadlines.commit_heights = 8;
-        config.deadlines.reveal_heights = 8;
+        // Deadlines of at least 8 heights (censorship by up to 5 Byzantine proposers in a row,
+        // at 16 seats) and a little simulated time.
+        config.deadlines.min_heights = 8;
+        config.deadlines.betting_ms = 2_000;
+        config.deadlines.commit_ms = 1_000;
+        config.deadlines.reveal_ms = 1_000;
+        config.deadlines.absence_ms = 1_000;
         config.seal();
         let genesis = TableState::genesis(config, registry).map_err(|e| e.to_string())?;
 
@@ -315,7 +319,7 @@ impl CrapsApp {
             let roll = state.roll_number();
             let pending = self.pending(&peer).count();
             match state.stage() {
-                Stage::Betting { since } => {
+                Stage::Betting { since, .. } => {
                     let early = state.height() <= since.saturating_add(1);
                     if pending == 0
                         && !self.players[k].leaving
