@@ -94,12 +94,11 @@ impl TableSpec {
 
     /// The table's genesis terms (the same for every player).
     pub fn game(&self) -> GamePlugin {
-        let mut setup = GameSetup::default();
-        if self.pace == Pace::Human {
-            // A person needs time to bet when a bot holds the dice.
-            setup.deadlines.betting_heights = 30;
+        // Betting stays open 30 s of block time after the first bet: time for a person to bet
+        // when a bot holds the dice.
+        GamePlugin {
+            setup: GameSetup::default(),
         }
-        GamePlugin { setup }
     }
 
     /// Player `i`'s consensus configuration.

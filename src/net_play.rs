@@ -24,7 +24,8 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 use bevy_bitcraps::{
-    BitCrapsConfig, BitCrapsPlugin, BotPlayer, BotPlugin, BotStrategy, GamePlugin, GameSetup,
+    BitCrapsConfig, BitCrapsPlugin, BotPlayer, BotPlugin, BotStrategy, GameClock, GamePlugin,
+    GameSetup,
 };
 use bitcraps::consensus::{Keypair, PeerId};
 use bitcraps::game::Registry;
@@ -44,10 +45,13 @@ use crate::saved_table::{save_table, saved_table, SavedTable};
 use crate::window::{self, WindowOptions};
 
 /// The genesis setup every networked player uses (the same for all, or the state hashes
-/// differ): betting stays open long enough for a person to bet.
+/// differ), on the wall clock: a player that froze, lost its relay or restarted reads real
+/// time again at once, and the table's deadlines are in real seconds.
 pub(crate) fn net_game() -> GamePlugin {
-    let mut setup = GameSetup::default();
-    setup.deadlines.betting_heights = 30;
+    let setup = GameSetup {
+        clock: GameClock::Wall,
+        ..GameSetup::default()
+    };
     GamePlugin { setup }
 }
 

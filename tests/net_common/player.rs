@@ -24,7 +24,12 @@ pub struct Player {
 impl Player {
     /// Starts `bitcraps ARGS --data-dir <a fresh dir for test/name>`.
     pub fn start(children: &mut Children, test: &str, name: &str, args: &[&str]) -> Player {
-        let dir = data_dir(test, name);
+        Player::start_in(children, data_dir(test, name), args)
+    }
+
+    /// Starts `bitcraps ARGS --data-dir DIR` (an existing player's folder: a restart).
+    pub fn start_in(children: &mut Children, dir: PathBuf, args: &[&str]) -> Player {
+        let name = dir.display().to_string();
         let mut child: Child = Command::new(BIN)
             .args(args)
             .arg("--data-dir")
@@ -42,6 +47,21 @@ impl Player {
             err,
             dir,
         }
+    }
+
+    /// The highest roll it printed ("roll  12 at height …"), 0 before any.
+    pub fn last_roll(&self) -> u64 {
+        let out = self.out.lock().unwrap();
+        out.iter()
+            .filter_map(|l| {
+                l.strip_prefix("roll ")?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// True once it printed a line containing `what`.

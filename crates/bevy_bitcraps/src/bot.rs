@@ -123,7 +123,7 @@ fn play(bot: &mut BotPlayer, player: &mut LocalPlayer) {
     let Some(state) = player.state() else {
         return;
     };
-    let Stage::Betting { since } = *state.stage() else {
+    let Stage::Betting { since, .. } = *state.stage() else {
         return;
     };
     let (roll, height) = (state.roll_number(), state.height());

@@ -246,6 +246,11 @@ impl GameApp {
         self.state().seat_of(&self.key.peer_id())
     }
 
+    /// The local clock (ms since the Unix epoch) used for block times and the clock check.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
     /// Sets the local clock (ms since the Unix epoch) used for block times and the clock check.
     pub fn set_now_ms(&mut self, now_ms: u64) {
         self.now_ms = now_ms;

@@ -29,8 +29,11 @@ use crate::transport::Destination;
 /// plugin's configuration, in canonical order, brings `stack`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GameSetup {
-    /// Genesis block time, ms since the Unix epoch (also the start of the local clock).
+    /// Genesis block time, ms since the Unix epoch (also the start of a
+    /// [`GameClock::Virtual`] clock).
     pub genesis_time_ms: u64,
+    /// Where this node's clock comes from: [`GameClock::Wall`] for a table over a network.
+    pub clock: GameClock,
     /// Chips each initial seat brings.
     pub stack: u64,
     /// The bank's initial stake.
@@ -39,7 +42,7 @@ pub struct GameSetup {
     pub rules: TableRules,
     /// Bond rules.
     pub bonds: BondRules,
-    /// Deadlines (in heights, and ms for disputes).
+    /// Deadlines (in block time, with a floor of heights).
     pub deadlines: Deadlines,
     /// Missed rolls in a row before a seat is removed.
     pub missed_roll_limit: u32,
@@ -55,6 +58,7 @@ impl Default for GameSetup {
     fn default() -> Self {
         GameSetup {
             genesis_time_ms: 1_700_000_000_000,
+            clock: GameClock::Virtual,
             stack: 10_000,
             bank_stake: 1_000_000,
             rules: TableRules::default(),
@@ -130,6 +134,29 @@ impl GamePlugin {
     }
 }
 
+/// Where a node's game clock comes from: the block times it proposes, the clock check of the
+/// proposals it prevotes ([`bitcraps_game::MAX_CLOCK_SKEW_MS`]) and so every deadline of the
+/// table ([`Deadlines`]).
+#[derive(Resource, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum GameClock {
+    /// The system's wall clock. For tables over a network: the players' clocks agree (within
+    /// the skew), and a node that froze, lost its relay or restarted from its journal reads real
+    /// time as soon as it runs again, so it proposes and prevotes like the others.
+    Wall,
+    /// [`GenesisTime`] plus Bevy's virtual time since the App started, never behind the last
+    /// decided block's time. For tables in one process (local play with bots, tests, replays)
+    /// whose Apps share one notion of time and may run faster or slower than real time.
+    #[default]
+    Virtual,
+}
+
+/// The wall clock, ms since the Unix epoch (0 if the system clock is before 1970).
+pub fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX / 2))
+}
+
 /// What the local game clock reads when the App starts, ms since the Unix epoch (the clock then
 /// advances with Bevy's virtual time): the genesis time, or — for a node resumed from a journal
 /// — the last decided block's time, so that its proposals and its clock check follow on from
@@ -142,6 +169,7 @@ impl Plugin for GamePlugin {
         app.init_resource::<GameRegistry>()
             .init_resource::<GameEntities>()
             .insert_resource(GenesisTime(self.setup.genesis_time_ms))
+            .insert_resource(self.setup.clock)
             .add_message::<GameEvent>()
             .add_message::<OperationDecided>()
             .add_message::<DiceRolled>()
@@ -199,11 +227,34 @@ impl Plugin for GamePlugin {
 #[derive(Resource, Clone)]
 pub struct RegistryInUse(pub Arc<Registry>);
 
-fn tick_clock(time: Res<Time>, genesis: Res<GenesisTime>, mut app: ResMut<TableApp>) {
-    let elapsed = u64::try_from(time.elapsed().as_millis()).unwrap_or(u64::MAX / 2);
-    if let Some(game) = app.get_mut::<GameApp>() {
-        game.set_now_ms(genesis.0.saturating_add(elapsed));
-    }
+fn tick_clock(
+    time: Res<Time>,
+    genesis: Res<GenesisTime>,
+    clock: Res<GameClock>,
+    mut app: ResMut<TableApp>,
+    mut virtual_offset: Local<u64>,
+) {
+    let Some(game) = app.get_mut::<GameApp>() else {
+        return;
+    };
+    let now = match *clock {
+        GameClock::Wall => wall_clock_ms(),
+        GameClock::Virtual => {
+            let elapsed = u64::try_from(time.elapsed().as_millis()).unwrap_or(u64::MAX / 2);
+            let now = genesis
+                .0
+                .saturating_add(elapsed)
+                .saturating_add(*virtual_offset);
+            // Never behind the table: a node resumed from its journal (whose virtual time
+            // started again) or one whose frames were clamped catches up with the decided time.
+            let table = game.state().timestamp_ms();
+            if table > now {
+                *virtual_offset = virtual_offset.saturating_add(table - now);
+            }
+            now.max(table)
+        }
+    };
+    game.set_now_ms(now);
 }
 
 fn receive_ops(

@@ -102,7 +102,8 @@ pub use game_messages::{
     PenaltyApplied, SeatJoined, SeatLeft,
 };
 pub use game_plugin::{
-    GamePlugin, GameRegistry, GameSetup, GameStartError, GenesisTime, RegistryInUse,
+    wall_clock_ms, GameClock, GamePlugin, GameRegistry, GameSetup, GameStartError, GenesisTime,
+    RegistryInUse,
 };
 pub use index::EntityIndex;
 pub use memory::{MemoryHub, MemoryTransport};

@@ -57,6 +57,13 @@ impl LocalPlayer<'_> {
         self.app.get::<GameApp>().map(GameApp::state)
     }
 
+    /// The local game clock, ms since the Unix epoch (see [`crate::GameClock`]): compare it
+    /// with [`TableState::stage_deadline`](bitcraps_game::TableState::stage_deadline) for a
+    /// countdown.
+    pub fn now_ms(&self) -> Option<u64> {
+        self.app.get::<GameApp>().map(GameApp::now_ms)
+    }
+
     /// The local player's key.
     pub fn peer(&self) -> Option<PeerId> {
         self.app.get::<GameApp>().map(GameApp::peer)

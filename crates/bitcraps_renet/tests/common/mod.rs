@@ -43,9 +43,11 @@ pub fn bots(i: usize, app: &mut App) {
     bots_with(patient())(i, app)
 }
 
-/// The default genesis, except that missing rolls never costs a seat.
+/// The default genesis on the wall clock (as the binary plays over a network), except that
+/// missing rolls never costs a seat.
 pub fn patient() -> GameSetup {
     GameSetup {
+        clock: GameClock::Wall,
         missed_roll_limit: u32::MAX,
         ..GameSetup::default()
     }

@@ -53,6 +53,7 @@ impl Plugin for TableUiPlugin {
                     alert::raise,
                     (
                         players::refresh,
+                        players::refresh_countdown,
                         consensus::refresh,
                         log::refresh,
                         controls::refresh,

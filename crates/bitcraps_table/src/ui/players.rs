@@ -2,7 +2,7 @@
 //! balance and bond.
 
 use bevy::prelude::*;
-use bevy_bitcraps::{Seat, TableView};
+use bevy_bitcraps::{LocalPlayer, Seat, TableView};
 use bitcraps_game::{Stage, TableState};
 
 use super::{panel, text, title};
@@ -19,6 +19,10 @@ pub struct YouText;
 /// The hand line.
 #[derive(Component, Debug)]
 pub struct HandText;
+
+/// The countdown line: when the current stage of the roll closes.
+#[derive(Component, Debug)]
+pub struct CountdownText;
 
 /// A row of the players' list.
 #[derive(Component, Debug)]
@@ -44,6 +48,7 @@ pub(super) fn spawn(mut commands: Commands) {
             p.spawn(title("BITCRAPS  -  no house, no server"));
             p.spawn((text("", palette::TEXT), YouText));
             p.spawn((text("", palette::TEXT), HandText));
+            p.spawn((text("", palette::TEXT_DIM), CountdownText));
             for i in 0..ROWS {
                 p.spawn((
                     Node {
@@ -85,6 +90,37 @@ pub fn stage_text(state: &TableState) -> String {
             reveals,
             ..
         } => format!("revealing dice {} / {}", reveals.len(), commitments.len()),
+    }
+}
+
+/// When the current stage closes, in words, on a clock reading `now_ms`: "betting closes in
+/// 12 s", "reveals are due in 40 s".
+pub fn countdown_text(state: &TableState, now_ms: u64) -> String {
+    if state.closed_at().is_some() {
+        return String::new();
+    }
+    match state.stage_deadline() {
+        Some(deadline) => match deadline.seconds_left(now_ms) {
+            0 => format!("{} now", deadline.stage.closing_words()),
+            left => format!("{} in {left} s", deadline.stage.closing_words()),
+        },
+        None => "betting open: the clock starts with the first bet".into(),
+    }
+}
+
+/// Updates the countdown every frame (the clock moves between decisions).
+pub(super) fn refresh_countdown(
+    player: LocalPlayer,
+    mut texts: Query<&mut Text, With<CountdownText>>,
+) {
+    let (Some(state), Some(now)) = (player.state(), player.now_ms()) else {
+        return;
+    };
+    let words = countdown_text(state, now);
+    for mut text in &mut texts {
+        if text.0 != words {
+            text.0.clone_from(&words);
+        }
     }
 }
 

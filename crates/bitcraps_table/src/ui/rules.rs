@@ -70,14 +70,21 @@ pub fn rules_text(config: &TableConfig, seated: usize) -> String {
             forfeit_text(penalties.cheat_balance_percent)
         ),
         format!(
-            "Withholding dice (committing, then not revealing): the player loses its seat, its \
-             bond and its bets to the bank{}.",
-            forfeit_text(penalties.withhold_balance_percent)
+            "Withholding dice (committing, then not revealing within {}): the player loses its \
+             seat, its bond and its bets to the bank{}. A machine that freezes or reconnects \
+             for up to {} is never taken for a withholder.",
+            duration_text(config.deadlines.reveal_ms),
+            forfeit_text(penalties.withhold_balance_percent),
+            duration_text(config.deadlines.stall_tolerance_ms())
         ),
         format!(
-            "Missing {} rolls in a row: the seat is taken away (bets that may come down are \
-             given back).",
-            config.missed_roll_limit
+            "Betting closes {} after the first bet unless the shooter closes it sooner; \
+             players then have {} to commit to their dice. Missing {} rolls in a row over at \
+             least {}: the seat is taken away (bets that may come down are given back).",
+            duration_text(config.deadlines.betting_ms),
+            duration_text(config.deadlines.commit_ms),
+            config.missed_roll_limit,
+            duration_text(config.deadlines.absence_ms)
         ),
         format!(
             "Newcomers: a player asking to sit down is seated when more than 2/3 of the seated \

@@ -178,6 +178,7 @@ fn assert_plain(text: &str, key: &PeerId) {
 }
 
 mod admission;
+mod countdown;
 mod leave;
 mod network;
 mod rules;

@@ -26,6 +26,8 @@ fn the_rules_panel_states_the_configured_penalties_and_admission() {
     config.admission.max_seats = 9;
     config.admission.request_ms = 90_000;
     config.missed_roll_limit = 4;
+    config.deadlines = bitcraps_game::Deadlines::tolerating_stalls(50_000);
+    config.deadlines.betting_ms = 20_000;
     config.seal();
     let table = LocalTable::with_config(config, keys.clone(), registry).expect("table");
     let mut h = Harness::new(table, keys[0].clone(), PlayerNames::default());
@@ -46,7 +48,11 @@ fn the_rules_panel_states_the_configured_penalties_and_admission() {
         "puts up 150 chips as a bond",
         "its bets to the bank, and 75 % of the chips in its hand.",
         "its bets to the bank, and 20 % of the chips in its hand.",
-        "Missing 4 rolls in a row",
+        "Missing 4 rolls in a row over at least 100 s",
+        "not revealing within 65 s",
+        "for up to 50 s is never taken for a withholder",
+        "Betting closes 20 s after the first bet",
+        "players then have 5 s to commit",
         "more than 2/3 of the seated players allow it (now 3 of 4)",
         "more than 1/3 refusing turns it away (now 2)",
         "lapses after 90 s",
