@@ -5,24 +5,14 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use bitcraps::consensus::codec;
 use bitcraps::journal::DataDir;
-use bitcraps::net::Genesis;
 
-/// A table this player sat at, saved when it formed: enough to play it again after a restart.
-/// (stored as the pair `(relay, genesis)` with the project's codec).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SavedTable {
-    /// The relay's address, as the player gave it to `--join`.
-    pub relay: SocketAddr,
-    /// The genesis the lobby sent (seats, nonce, terms).
-    pub genesis: Genesis,
-}
+/// The saved table and its encoding live in `bitcraps_renet::saved_table` (Bevy-free enough to
+/// be fuzzed without this crate).
+pub use bitcraps::net::SavedTable;
 
 /// The pointer, in the data directory, to the table last formed.
 pub const CURRENT_TABLE_FILE: &str = "current-table";
-/// Largest saved table file read (a genesis of 16 seats is about 700 bytes).
-const SAVED_TABLE_LIMIT: usize = 64 * 1024;
 
 /// Why a saved table could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -99,11 +89,9 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SavedTableError> {
 /// Saves the table that just formed and points `current-table` at it.
 pub fn save_table(dir: &DataDir, saved: &SavedTable) -> Result<(), SavedTableError> {
     let path = saved_table_path(dir, &saved.genesis.terms.table);
-    let bytes = codec::encode(&(saved.relay, &saved.genesis)).map_err(|source| {
-        SavedTableError::Encode {
-            path: path.clone(),
-            source,
-        }
+    let bytes = saved.encode().map_err(|source| SavedTableError::Encode {
+        path: path.clone(),
+        source,
     })?;
     write_file(&path, &bytes)?;
     let name = path
@@ -147,15 +135,10 @@ pub fn saved_table(
         path: path.clone(),
         source,
     })?;
-    let (saved_relay, genesis): (SocketAddr, Genesis) = codec::decode(&bytes, SAVED_TABLE_LIMIT)
-        .map_err(|source| SavedTableError::Decode {
-            path: path.clone(),
-            source,
-        })?;
-    let saved = SavedTable {
-        relay: saved_relay,
-        genesis,
-    };
+    let saved = SavedTable::decode(&bytes).map_err(|source| SavedTableError::Decode {
+        path: path.clone(),
+        source,
+    })?;
     if saved.relay != relay {
         return Ok(None);
     }

@@ -83,6 +83,11 @@ pub fn load_identity(path: impl AsRef<Path>) -> Result<Keypair, IdentityError> {
     if seed_hex.len() != 64 {
         return Err(malformed("the key line is not 64 hex digits"));
     }
+    // Hex digits only: `u8::from_str_radix` alone would also take a sign ("+b" is 11), so a
+    // key line other than the key's own spelling could load.
+    if !seed_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(malformed("the key line is not hex"));
+    }
     let mut seed = [0u8; 32];
     for (i, byte) in seed.iter_mut().enumerate() {
         *byte = seed_hex

@@ -49,6 +49,8 @@
 //!
 //! - [`journal`]: the store and its writes; [`records`]: what it records; [`own_ops`]: the
 //!   local player's signed operations awaiting a block.
+//! - [`record_check`]: one stored record checked and decoded from its bytes alone (the fuzz
+//!   targets' entry point).
 //! - [`recovery`]: [`Journal::load`] and [`Recovered`]; [`replay`]: the checked replay shared
 //!   with the verifier; [`verify`], [`report`], [`dice_audit`]: the verifier.
 //! - [`export`]: the hand history.
@@ -74,6 +76,7 @@ pub mod plugin;
 #[cfg(feature = "bevy")]
 pub mod plugin_error;
 mod reads;
+pub mod record_check;
 pub mod records;
 pub mod recovery;
 pub mod replay;

@@ -64,6 +64,7 @@ pub mod protocol;
 pub mod queue;
 pub mod relay;
 pub mod relay_config;
+pub mod saved_table;
 pub mod testing;
 
 pub use bevy_renet;
@@ -82,3 +83,4 @@ pub use protocol::{
     NETCODE_PROTOCOL_ID,
 };
 pub use relay::{Relay, RelayConfig, RelayLimits, RelayPlugin, RelayStats};
+pub use saved_table::SavedTable;
