@@ -13,6 +13,11 @@
 //! from its journal ("resuming table … at height H"); if that relay does not seat it (it is a
 //! new lobby, or gone), the player says so and goes through the lobby.
 //!
+//! A `--host` restarted on the same data directory and address finds the unfinished table it
+//! hosted there and resumes it: its relay serves that table again at the same address, its own
+//! player and every bot (journaled under `bots/<n>/`, see [`crate::host_bots`]) resume from
+//! their journals, and the remote players, who retry while the relay is lost, come back.
+//!
 //! A `--join` to a relay whose table already plays gets that table's genesis instead of a
 //! lobby; the player is then a **newcomer**: it connects like the others, follows the table
 //! from its certificates, asks to sit down with `--buy-in` chips ([`crate::membership`]) and
@@ -28,17 +33,17 @@ use bevy_bitcraps::{
     GameSetup,
 };
 use bitcraps::consensus::{Keypair, PeerId};
-use bitcraps::game::Registry;
-use bitcraps::journal::{load_or_create_identity, DataDir, JournalPlugin};
+use bitcraps::game::{Event, Registry};
+use bitcraps::journal::{load_or_create_identity, DataDir, Journal, JournalPlugin};
 use bitcraps::net::{
-    join_lobby, lobby_app, parse_address, spawn_lobby, Genesis, Lobby, LobbyConfig, LobbyJoin,
-    LobbyOutcome, NetClientConfig, NetClientPlugin,
+    join_lobby, lobby_app, local_address, parse_address, spawn_lobby, spawn_relay, Genesis, Lobby,
+    LobbyConfig, LobbyJoin, LobbyOutcome, NetClientConfig, NetClientPlugin, RelayConfig,
 };
 use bitcraps::table::PlayerNames;
 
 use crate::cli::{Cli, RelayArgs};
 use crate::error::GameError;
-use crate::host_bots::HostBots;
+use crate::host_bots::{self, BotPace, HostBots};
 use crate::membership::{add_membership, admission_policy, SitDown};
 use crate::net_headless::{headless, Played};
 use crate::saved_table::{save_table, saved_table, SavedTable};
@@ -87,7 +92,9 @@ fn identity(cli: &Cli, dir: &DataDir) -> Result<Keypair, GameError> {
     Ok(key)
 }
 
-/// `--host [ADDR:PORT]`: a lobby relay on its own thread, and the local player joins it.
+/// `--host [ADDR:PORT]`: a lobby relay on its own thread, and the local player joins it with
+/// the host's bots. A host that finds, in its data directory, the unfinished table it hosted on
+/// that address resumes it instead ([`host_again`]).
 pub fn host(cli: &Cli, addr: &str) -> Result<(), GameError> {
     let addr = parse_address(addr)?;
     if !cli.headless {
@@ -95,6 +102,11 @@ pub fn host(cli: &Cli, addr: &str) -> Result<(), GameError> {
     }
     let dir = data_dir(cli)?;
     let key = identity(cli, &dir)?;
+    match hosted_table(cli, &dir, &key, local_address(addr)) {
+        Ok(Some(saved)) => return host_again(cli, &dir, key, addr, &saved),
+        Ok(None) => {}
+        Err(error) => println!("{error}; hosting a new table"),
+    }
     let relay = spawn_lobby(LobbyConfig::new(cli.players, &Registry::new()), addr)?;
     println!(
         "hosting a table of {} on {}; share this address: {}",
@@ -114,13 +126,7 @@ pub fn host(cli: &Cli, addr: &str) -> Result<(), GameError> {
     if bots > 0 {
         println!("seating {bots} bot(s) of this host");
     }
-    let bots = match HostBots::spawn(
-        bots,
-        relay.local_address(),
-        !cli.headless,
-        Duration::from_secs(cli.timeout),
-        admission_policy(cli.admit_up_to),
-    ) {
+    let bots = match HostBots::spawn(bots, &dir, relay.local_address(), bot_pace(cli)) {
         Ok(bots) => bots,
         Err(e) => {
             relay.stop();
@@ -131,6 +137,110 @@ pub fn host(cli: &Cli, addr: &str) -> Result<(), GameError> {
     bots.stop();
     relay.stop();
     result
+}
+
+/// How the host's bots play.
+fn bot_pace(cli: &Cli) -> BotPace {
+    BotPace {
+        slow: !cli.headless,
+        timeout: Duration::from_secs(cli.timeout),
+        admission: admission_policy(cli.admit_up_to),
+    }
+}
+
+/// The table this host saved for its relay at `local` (the address its own player joined), if
+/// the host holds one of its genesis seats and the table has not closed.
+fn hosted_table(
+    cli: &Cli,
+    dir: &DataDir,
+    key: &Keypair,
+    local: SocketAddr,
+) -> Result<Option<SavedTable>, GameError> {
+    let Some(saved) = saved_table(dir, local)? else {
+        return Ok(None);
+    };
+    if !saved.genesis.seats(&key.peer_id()) {
+        return Ok(None);
+    }
+    let config = table_config(cli, &saved.genesis, key.clone())?;
+    let path = dir.journal_path(&config.table);
+    if path.exists() && journal_closed(&path)? {
+        println!(
+            "the table {} you hosted here has closed; hosting a new one",
+            saved.genesis.terms.table
+        );
+        return Ok(None);
+    }
+    Ok(Some(saved))
+}
+
+/// True if the journal at `path` ends with the table's close (nothing is journaled after it).
+fn journal_closed(path: &std::path::Path) -> Result<bool, GameError> {
+    let journal = Journal::open_existing(path)?;
+    let last = journal.stored_height(journal.height())?;
+    Ok(last.is_some_and(|stored| {
+        stored
+            .events
+            .iter()
+            .any(|event| matches!(event, Event::TableClosed { .. }))
+    }))
+}
+
+/// A restarted `--host` resumes the table it hosted: its relay comes back at the same address
+/// serving that table (and only that one: its seats prove themselves again, newcomers get its
+/// genesis), every bot that saved the table resumes from its journal, and so does the host's
+/// own player. The remote players, who retry while the relay is lost, come back by
+/// themselves.
+fn host_again(
+    cli: &Cli,
+    dir: &DataDir,
+    key: Keypair,
+    addr: SocketAddr,
+    saved: &SavedTable,
+) -> Result<(), GameError> {
+    let genesis = &saved.genesis;
+    let resumed = host_bots::resumable(dir, saved, !cli.headless)?;
+    let relay = spawn_relay(resumed_relay(genesis, &key)?, addr)?;
+    println!(
+        "your relay is back on {} serving table {}; the other players come back by themselves \
+         (or run: bitcraps --join {})",
+        relay.addr(),
+        genesis.terms.table,
+        relay.share_address()
+    );
+    let count = resumed.len();
+    for bot in &resumed {
+        println!(
+            "  host bot {} resumes at height {} (journal {})",
+            bot.number(),
+            bot.height(),
+            bot.journal().display()
+        );
+    }
+    let bots = match HostBots::resume(resumed, relay.local_address(), bot_pace(cli)) {
+        Ok(bots) => bots,
+        Err(e) => {
+            relay.stop();
+            return Err(e);
+        }
+    };
+    let result = match resume(cli, dir, key, relay.local_address(), saved, Some(count)) {
+        Ok(Played::Done) => Ok(()),
+        Ok(Played::NotSeated(reason)) => Err(GameError::Link(reason)),
+        Err(e) => Err(e),
+    };
+    bots.stop();
+    relay.stop();
+    result
+}
+
+/// The seated relay of a table resumed by its host (`key`: the host's seat): the genesis
+/// seats, and the genesis for players who ask to sit down.
+fn resumed_relay(genesis: &Genesis, key: &Keypair) -> Result<RelayConfig, GameError> {
+    let seats = genesis.config(key.clone())?.participants;
+    let mut config = RelayConfig::new(genesis.terms, seats);
+    config.genesis = Some(genesis.clone());
+    Ok(config)
 }
 
 /// `--join ADDR:PORT`: resumes the table saved for that relay if there is one, or waits in its
@@ -146,7 +256,7 @@ pub fn join(cli: &Cli, addr: &str) -> Result<(), GameError> {
     let dir = data_dir(cli)?;
     let key = identity(cli, &dir)?;
     match saved_table(&dir, relay) {
-        Ok(Some(saved)) => match resume(cli, &dir, key.clone(), relay, &saved)? {
+        Ok(Some(saved)) => match resume(cli, &dir, key.clone(), relay, &saved, None)? {
             Played::Done => return Ok(()),
             Played::NotSeated(reason) => println!(
                 "the relay at {relay} did not seat table {} again ({reason}); joining its lobby",
@@ -177,24 +287,34 @@ fn journal(dir: &DataDir, config: &BitCrapsConfig) -> Result<JournalPlugin, Game
     Ok(crate::fault_injection::install(plugin))
 }
 
-/// Plays a saved table again: straight to its seated relay, resuming from the journal.
+/// Plays a saved table again: straight to its seated relay, resuming from the journal
+/// (`hosted`: the host resumes its own table with that many bots).
 fn resume(
     cli: &Cli,
     dir: &DataDir,
     key: Keypair,
     relay: SocketAddr,
     saved: &SavedTable,
+    hosted: Option<usize>,
 ) -> Result<Played, GameError> {
     let me = key.peer_id();
     let config = table_config(cli, &saved.genesis, key)?;
     crate::fault_injection::before_resume(dir, &config.table);
     let journal = journal(dir, &config)?;
-    println!(
-        "resuming table {} at height {} (journal {})",
-        saved.genesis.terms.table,
-        journal.recovered_height(),
-        journal.path().display()
-    );
+    match hosted {
+        Some(bots) => println!(
+            "resuming your hosted table {} with {bots} bot(s) at height {} (journal {})",
+            saved.genesis.terms.table,
+            journal.recovered_height(),
+            journal.path().display()
+        ),
+        None => println!(
+            "resuming table {} at height {} (journal {})",
+            saved.genesis.terms.table,
+            journal.recovered_height(),
+            journal.path().display()
+        ),
+    }
     print_seats(&saved.genesis, &me);
     let sit_down = newcomer(cli, &saved.genesis, &me);
     if cli.headless {
