@@ -56,8 +56,9 @@ pub struct Cli {
     #[arg(long, value_name = "N", requires = "host")]
     pub host_bots: Option<u16>,
     /// Where your identity and table journals are kept (default: the OS data directory, e.g.
-    /// ~/.local/share/bitcraps).
-    #[arg(long, value_name = "DIR")]
+    /// ~/.local/share/bitcraps). `bitcraps relay` keeps the record of the table it serves
+    /// there.
+    #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// Your seat key file (created on first use, readable by you only; default: `identity.key`
     /// in the data directory).
@@ -75,6 +76,11 @@ pub struct Cli {
     /// printed (for servers and CI).
     #[arg(long)]
     pub headless: bool,
+    /// With `--join ADDR`: resume the table you played last through the relay at ADDR, even
+    /// if it was played through another relay (its relay is gone for good). The others do the
+    /// same; the new relay serves the table once the first of you hands it over.
+    #[arg(long, requires = "join")]
+    pub resume: bool,
     /// Rolls to play with `--headless`.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub rolls: u64,
@@ -143,6 +149,11 @@ pub struct RelayArgs {
     #[arg(long, default_value_t = 4, value_name = "N",
           value_parser = clap::value_parser!(u16).range(4..=16))]
     pub players: u16,
+    /// Forget the table this relay served before it restarted. A restarted relay otherwise
+    /// resumes only that table (its record is in the data directory), so that a stranger
+    /// seated at another table cannot take it over before its players come back.
+    #[arg(long)]
+    pub forget_table: bool,
 }
 
 /// `bitcraps netem`.

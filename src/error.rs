@@ -141,6 +141,9 @@ pub enum GameError {
     /// The table that formed could not be saved in the data directory.
     #[error(transparent)]
     SavedTable(#[from] crate::saved_table::SavedTableError),
+    /// A dedicated relay's record of the table it served could not be read or written.
+    #[error(transparent)]
+    RelayPin(#[from] crate::relay_pin::RelayPinError),
     /// The identity key could not be loaded or created.
     #[error("identity key {path}: {source}")]
     Identity {

@@ -61,12 +61,14 @@ fn record(
     }
 }
 
-/// Plays `rolls` rolls without a window and prints the summary.
-pub fn run(spec: &TableSpec, rolls: u64, timeout: Duration) -> Result<(), GameError> {
+/// Plays `rolls` rolls without a window and prints the summary; the local player's App logs
+/// at `verbose` (`-v`, `-vv`; `RUST_LOG` overrides).
+pub fn run(spec: &TableSpec, rolls: u64, timeout: Duration, verbose: u8) -> Result<(), GameError> {
     let participants = spec.participants();
     let mut apps = Vec::with_capacity(spec.players());
     for i in 0..spec.players() {
-        let mut app = spec.headless_app(&participants, i)?;
+        let log = (i == 0).then(|| crate::logging::log_plugin(verbose));
+        let mut app = spec.headless_app(&participants, i, log)?;
         if i == 0 {
             app.init_resource::<Tally>()
                 .insert_resource(participants.names.clone())

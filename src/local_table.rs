@@ -143,11 +143,20 @@ impl TableSpec {
     }
 
     /// A headless App for player `i` (no window, virtual time advanced by hand), finished and
-    /// ready to step.
-    pub fn headless_app(&self, p: &Participants, i: usize) -> Result<App, ConfigError> {
+    /// ready to step; with `log`, this App installs the process's logger (one App per process
+    /// may: the local player's).
+    pub fn headless_app(
+        &self,
+        p: &Participants,
+        i: usize,
+        log: Option<bevy::log::LogPlugin>,
+    ) -> Result<App, ConfigError> {
         let mut app = App::new();
         app.add_plugins(MinimalPlugins)
             .insert_resource(TimeUpdateStrategy::ManualDuration(FRAME));
+        if let Some(log) = log {
+            app.add_plugins(log);
+        }
         self.seat(&mut app, p, i)?;
         app.finish();
         app.cleanup();

@@ -17,6 +17,7 @@ mod membership;
 mod net_headless;
 mod net_play;
 mod netem;
+mod relay_pin;
 mod saved_table;
 mod screenshot;
 mod window;
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
         Some(Command::Verify { path, config_hash }) => audit::verify(path, config_hash.as_deref()),
         Some(Command::Export { path, json }) => audit::export(path, *json),
         Some(Command::Netem(args)) => return netem::run(args),
-        Some(Command::Relay(args)) => net_play::relay(args, cli.verbose),
+        Some(Command::Relay(args)) => net_play::relay(&cli, args),
         None => match (cli.host.clone(), cli.join.clone()) {
             (Some(addr), _) => net_play::host(&cli, &addr),
             (None, Some(addr)) => net_play::join(&cli, &addr),
@@ -71,7 +72,7 @@ fn play(cli: Cli) -> Result<(), error::GameError> {
     };
     let timeout = Duration::from_secs(cli.timeout);
     if headless {
-        headless::run(&spec, cli.rolls, timeout)
+        headless::run(&spec, cli.rolls, timeout, cli.verbose)
     } else {
         window::run(
             &spec,

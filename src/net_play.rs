@@ -46,7 +46,8 @@ use crate::error::GameError;
 use crate::host_bots::{self, BotPace, HostBots};
 use crate::membership::{add_membership, admission_policy, SitDown};
 use crate::net_headless::{headless, Played};
-use crate::saved_table::{save_table, saved_table, SavedTable};
+use crate::relay_pin;
+use crate::saved_table::{current_table, save_table, saved_table, SavedTable};
 use crate::window::{self, WindowOptions};
 
 /// The genesis setup every networked player uses (the same for all, or the state hashes
@@ -255,7 +256,26 @@ pub fn join(cli: &Cli, addr: &str) -> Result<(), GameError> {
     }
     let dir = data_dir(cli)?;
     let key = identity(cli, &dir)?;
-    match saved_table(&dir, relay) {
+    let lookup = if cli.resume {
+        // Taken to another relay: saved again with its new address, so that a later
+        // `--join NEWADDR` finds it.
+        current_table(&dir).and_then(|found| {
+            let moved = found.map(|saved| SavedTable { relay, ..saved });
+            if let Some(saved) = &moved {
+                save_table(&dir, saved)?;
+            }
+            Ok(moved)
+        })
+    } else {
+        saved_table(&dir, relay)
+    };
+    if cli.resume && matches!(lookup, Ok(None)) {
+        println!(
+            "no saved table to resume in {}; joining the lobby",
+            dir.root().display()
+        );
+    }
+    match lookup {
         Ok(Some(saved)) => match resume(cli, &dir, key.clone(), relay, &saved, None)? {
             Played::Done => return Ok(()),
             Played::NotSeated(reason) => println!(
@@ -484,7 +504,11 @@ fn windowed(
 }
 
 /// Prints the lobby's progress in a relay with no player.
-fn report_lobby(lobby: Option<Res<Lobby>>, mut last: Local<Option<(usize, bool)>>) {
+fn report_lobby(
+    lobby: Option<Res<Lobby>>,
+    pin: Option<Res<PinFile>>,
+    mut last: Local<Option<(usize, bool)>>,
+) {
     let Some(lobby) = lobby else {
         return;
     };
@@ -494,27 +518,53 @@ fn report_lobby(lobby: Option<Res<Lobby>>, mut last: Local<Option<(usize, bool)>
     }
     *last = Some(now);
     match lobby.genesis() {
-        Some(genesis) => println!(
-            "table {} formed: {}; relaying it",
-            genesis.terms.table,
-            genesis.describe_seats()
-        ),
+        Some(genesis) => {
+            println!(
+                "table {} formed: {}; relaying it",
+                genesis.terms.table,
+                genesis.describe_seats()
+            );
+            if let Some(pin) = pin {
+                if let Err(e) = relay_pin::write_pin(&pin.0, &genesis.terms.table) {
+                    bevy::log::warn!("{e}: a restart of this relay will not know its table");
+                }
+            }
+        }
         None => println!("waiting for players: {} / {}", now.0, lobby.terms().players),
     }
 }
 
-/// `bitcraps relay --port P [--bind ADDR] [--players N] [-v]`: a lobby relay with no player that
-/// runs until stopped, logging refusals (and with `-v` connections, handshakes and disconnects).
-pub fn relay(args: &RelayArgs, verbose: u8) -> Result<(), GameError> {
+/// Where a dedicated relay records the table it serves.
+#[derive(Resource)]
+struct PinFile(PathBuf);
+
+/// `bitcraps relay --port P [--bind ADDR] [--players N] [--forget-table] [-v]`: a lobby relay
+/// with no player that runs until stopped, logging refusals (and with `-v` connections,
+/// handshakes and disconnects). It records the table it serves in the data directory; once
+/// restarted it resumes that table only.
+pub fn relay(cli: &Cli, args: &RelayArgs) -> Result<(), GameError> {
     let addr = SocketAddr::new(args.bind, args.port);
-    let (mut app, bound) = lobby_app(LobbyConfig::new(args.players, &Registry::new()), addr)?;
-    app.add_plugins(crate::logging::log_plugin(verbose))
+    let pin = relay_pin::pin_path(data_dir(cli)?.root(), args.port);
+    if args.forget_table {
+        let _ = std::fs::remove_file(&pin);
+    }
+    let mut config = LobbyConfig::new(args.players, &Registry::new());
+    config.resume_only = relay_pin::read_pin(&pin)?;
+    let (mut app, bound) = lobby_app(config.clone(), addr)?;
+    app.add_plugins(crate::logging::log_plugin(cli.verbose))
+        .insert_resource(PinFile(pin))
         .add_systems(Update, report_lobby);
     println!(
         "relay for a table of {} on {bound}; players run: bitcraps --join {}",
         args.players,
         bitcraps::net::shareable_address(bound)
     );
+    if let Some(table) = config.resume_only {
+        println!(
+            "this relay served table {table} before it restarted: it resumes that table only \
+             (--forget-table to start afresh)"
+        );
+    }
     match app.run() {
         AppExit::Success => Ok(()),
         AppExit::Error(code) => Err(GameError::Stopped(format!("relay exit code {code}"))),

@@ -107,6 +107,12 @@ pub fn saved_table(
     dir: &DataDir,
     relay: SocketAddr,
 ) -> Result<Option<SavedTable>, SavedTableError> {
+    Ok(current_table(dir)?.filter(|saved| saved.relay == relay))
+}
+
+/// The table saved last in `dir`, whichever relay it was played through (`--resume`: the
+/// player takes it to another relay).
+pub fn current_table(dir: &DataDir) -> Result<Option<SavedTable>, SavedTableError> {
     let pointer = dir.root().join(CURRENT_TABLE_FILE);
     let name = match std::fs::read_to_string(&pointer) {
         Ok(name) => name.trim().to_string(),
@@ -139,9 +145,6 @@ pub fn saved_table(
         path: path.clone(),
         source,
     })?;
-    if saved.relay != relay {
-        return Ok(None);
-    }
     saved
         .genesis
         .check_running(&saved.genesis.terms.registry_hash)

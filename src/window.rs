@@ -128,7 +128,7 @@ pub fn run(spec: &TableSpec, options: WindowOptions) -> Result<(), GameError> {
     let participants = spec.participants();
     let mut bots = Vec::with_capacity(spec.bots);
     for i in 1..spec.players() {
-        bots.push(spec.headless_app(&participants, i)?);
+        bots.push(spec.headless_app(&participants, i, None)?);
     }
     let mut app = open(&options)?;
     spec.seat(&mut app, &participants, 0)?;

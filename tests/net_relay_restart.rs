@@ -83,3 +83,85 @@ fn the_players_bring_their_table_back_to_a_restarted_relay() {
         let _ = std::fs::remove_dir_all(&p.dir);
     }
 }
+
+#[test]
+fn the_players_take_their_table_to_a_relay_at_another_address() {
+    let start = Instant::now();
+    let first_port = free_port();
+    let first = format!("127.0.0.1:{first_port}");
+    let mut children = Children(Vec::new());
+    let (first_relay, _lines) = relay(first_port);
+    children.0.push(first_relay);
+    let args = |addr: &str| -> Vec<String> {
+        [
+            "--join",
+            addr,
+            "--headless",
+            "--rolls",
+            ROLLS,
+            "--timeout",
+            "150",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let first_args = args(&first);
+    let first_args: Vec<&str> = first_args.iter().map(String::as_str).collect();
+    let players: Vec<Player> = (0..4)
+        .map(|i| Player::start(&mut children, "relay-moved", &format!("p{i}"), &first_args))
+        .collect();
+    let all: Vec<&Player> = players.iter().collect();
+    wait_for(
+        start,
+        DEADLINE,
+        "three rolls",
+        || players.iter().all(|p| p.printed("roll   3 at height")),
+        &all,
+    );
+    // The relay's machine is gone for good: the players say so, and their people stop them.
+    children.0[0].kill().unwrap();
+    children.0[0].wait().unwrap();
+    wait_for(
+        start,
+        DEADLINE,
+        "the players to notice",
+        || players.iter().all(|p| p.printed("relay lost")),
+        &all,
+    );
+    for p in &players {
+        children.0[p.index].kill().unwrap();
+        children.0[p.index].wait().unwrap();
+    }
+    // A relay at another address; each player is started again with it, `--resume` and its
+    // data folder: it takes its saved table there and resumes from its journal.
+    let second_port = free_port();
+    let second = format!("127.0.0.1:{second_port}");
+    let (second_relay, _lines) = relay(second_port);
+    children.0.push(second_relay);
+    let mut second_args = args(&second);
+    second_args.push("--resume".into());
+    let second_args: Vec<&str> = second_args.iter().map(String::as_str).collect();
+    let players: Vec<Player> = players
+        .iter()
+        .map(|p| Player::start_in(&mut children, p.dir.clone(), &second_args))
+        .collect();
+    for p in &players {
+        assert!(exit_of(&mut children, p, start, DEADLINE), "{}", p.text());
+        assert!(p.printed("resuming table"), "{}", p.text());
+    }
+    let hashes: Vec<String> = players
+        .iter()
+        .map(|p| {
+            p.line(&format!("state hash after roll {ROLLS}"))
+                .unwrap_or_else(|| panic!("no hash:\n{}", p.text()))
+        })
+        .collect();
+    assert!(hashes.iter().all(|h| h == &hashes[0]), "{hashes:#?}");
+    for p in &players {
+        assert!(p.printed("penalties: 0"), "{}", p.text());
+        for journal in p.journals() {
+            verify(&journal);
+        }
+        let _ = std::fs::remove_dir_all(&p.dir);
+    }
+}

@@ -46,9 +46,14 @@ pub fn data_dir(test: &str, name: &str) -> PathBuf {
 /// where it listens, with the rest of its output lines. Its output is read to the end whether the
 /// lines are wanted or not (a closed pipe would kill it at its next line).
 pub fn relay(port: u16) -> (Child, Receiver<String>) {
+    // Its own data directory (where it records the table it serves), kept across a restart
+    // at the same port within one test.
+    let dir = std::env::temp_dir().join(format!("bitcraps-relay-{}-{port}", std::process::id()));
     let mut relay = Command::new(BIN)
         .args(["relay", "--bind", "127.0.0.1", "--players", "4", "--port"])
         .arg(port.to_string())
+        .arg("--data-dir")
+        .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -151,6 +151,17 @@ pub enum Refusal {
         /// The limit.
         limit: usize,
     },
+    /// A restarted relay resumes only the table it served before; this is another.
+    #[error(
+        "this relay resumes only the table it served before it restarted ({serves}), not table \
+         {got} (its operator can start it with --forget-table)"
+    )]
+    ResumesAnotherTable {
+        /// The table the relay served.
+        serves: TableId,
+        /// The table the player asked to resume.
+        got: TableId,
+    },
 }
 
 impl Refusal {
@@ -165,6 +176,7 @@ impl Refusal {
                 | Refusal::BadProof { .. }
                 | Refusal::TableFull { .. }
                 | Refusal::DuplicateKey { .. }
+                | Refusal::ResumesAnotherTable { .. }
         )
     }
 }

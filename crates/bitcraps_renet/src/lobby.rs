@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bevy::prelude::*;
-use bevy_bitcraps::bitcraps_consensus::{ParticipantSet, PeerId, PROTOCOL_VERSION};
+use bevy_bitcraps::bitcraps_consensus::{ParticipantSet, PeerId, TableId, PROTOCOL_VERSION};
 use bevy_bitcraps::bitcraps_game::Registry;
 use bevy_renet::netcode::{generate_random_bytes, NetcodeServerTransport};
 use bevy_renet::renet::ClientId;
@@ -59,6 +59,12 @@ pub struct LobbyConfig {
     /// How long a member's lobby connection is kept after the genesis was sent (players close
     /// it themselves and reconnect to the seated relay).
     pub linger: Duration,
+    /// The table this relay served before it restarted, if it knows: an empty lobby then
+    /// resumes that table only ([`Refusal::ResumesAnotherTable`] for any other), so that a
+    /// stranger seated at some other table cannot take the restarted relay over before its own
+    /// players come back. `None`: the first seat to hand in a genesis picks the table (a new
+    /// relay at another address). Forming a new table in the lobby replaces it.
+    pub resume_only: Option<TableId>,
 }
 
 impl LobbyConfig {
@@ -70,6 +76,7 @@ impl LobbyConfig {
             budget: ChannelBudget::default(),
             limits: RelayLimits::default(),
             linger: Duration::from_secs(10),
+            resume_only: None,
         }
     }
 }
@@ -350,6 +357,12 @@ impl Lobby {
         if !self.joined.is_empty() || (self.genesis.is_some() && !same_table) {
             let frame = "a table to resume (this lobby is gathering another table)".into();
             return self.refuse(client, Refusal::UnexpectedFrame { frame }, now);
+        }
+        if let Some(serves) = self.config.resume_only.filter(|_| self.genesis.is_none()) {
+            if genesis.terms.table != serves {
+                let got = genesis.terms.table;
+                return self.refuse(client, Refusal::ResumesAnotherTable { serves, got }, now);
+            }
         }
         if genesis.check_running(&self.terms.registry_hash).is_err() {
             let refusal = Refusal::WrongRegistry {

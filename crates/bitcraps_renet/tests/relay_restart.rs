@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use bevy_bitcraps::bitcraps_consensus::Height;
+use bevy_bitcraps::bitcraps_consensus::{Height, TableId};
 use bevy_bitcraps::bitcraps_game::Registry;
 use bevy_bitcraps::testing::test_keys;
 use bevy_bitcraps::{StateHashBook, TableView};
@@ -49,10 +49,17 @@ fn all_seated(apps: &[App]) -> bool {
 
 /// A table of four formed at a lobby on `port`, its players holding the genesis if `hold`.
 fn table(seed: u64, hold: bool) -> (RelayHandle, Vec<App>) {
+    let (relay, apps, _) = table_with_id(seed, hold);
+    (relay, apps)
+}
+
+/// The same, with the table's id.
+fn table_with_id(seed: u64, hold: bool) -> (RelayHandle, Vec<App>, TableId) {
     let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let relay = spawn_lobby(LobbyConfig::new(4, &Registry::new()), any).expect("lobby");
     let keys = test_keys(4, seed);
     let geneses = form_table(&relay, &keys);
+    let id = geneses[0].terms.table;
     let apps = keys
         .iter()
         .enumerate()
@@ -70,11 +77,16 @@ fn table(seed: u64, hold: bool) -> (RelayHandle, Vec<App>) {
             })
         })
         .collect();
-    (relay, apps)
+    (relay, apps, id)
 }
 
 /// Kills the relay and starts an empty lobby at the same address.
 fn restart(relay: RelayHandle, apps: &mut [App]) -> RelayHandle {
+    restart_pinned(relay, apps, None)
+}
+
+/// Kills the relay and starts an empty lobby at the same address that resumes only `pin`.
+fn restart_pinned(relay: RelayHandle, apps: &mut [App], pin: Option<TableId>) -> RelayHandle {
     let addr = relay.local_address();
     relay.stop();
     // The players notice the loss.
@@ -84,7 +96,11 @@ fn restart(relay: RelayHandle, apps: &mut [App]) -> RelayHandle {
             .all(|a| !a.world().resource::<NetClient>().is_seated())),
         "the players noticed the relay died"
     );
-    spawn_lobby(LobbyConfig::new(4, &Registry::new()), addr).expect("the same address again")
+    let config = LobbyConfig {
+        resume_only: pin,
+        ..LobbyConfig::new(4, &Registry::new())
+    };
+    spawn_lobby(config, addr).expect("the same address again")
 }
 
 #[test]
@@ -131,4 +147,27 @@ fn control_players_without_the_genesis_cannot_bring_the_table_back() {
         "without the genesis nobody is seated again"
     );
     assert_eq!(relay.lobby(), Some((0, false)), "the lobby still waits");
+}
+
+#[test]
+fn a_restarted_relay_resumes_only_the_table_it_served() {
+    // Pinned to another table (as if a stranger's table had been served there): refused.
+    let (relay, mut apps, _) = table_with_id(8203, true);
+    assert!(step_until(&mut apps, WALL, |a| height(a) >= 5));
+    let relay = restart_pinned(relay, &mut apps, Some(TableId::from_name("another table")));
+    assert!(
+        !step_until(&mut apps, Duration::from_secs(6), all_seated),
+        "a relay pinned to another table does not serve this one"
+    );
+    assert_eq!(relay.lobby(), Some((0, false)), "the lobby still waits");
+    relay.stop();
+
+    // Pinned to the players' own table: served again.
+    let (relay, mut apps, id) = table_with_id(8204, true);
+    assert!(step_until(&mut apps, WALL, |a| height(a) >= 5));
+    let before = height(&apps);
+    let relay = restart_pinned(relay, &mut apps, Some(id));
+    assert!(step_until(&mut apps, WALL, all_seated), "seated again");
+    assert_eq!(relay.lobby(), Some((0, true)));
+    assert!(step_until(&mut apps, WALL, |a| height(a) >= before + 5));
 }
