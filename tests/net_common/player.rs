@@ -173,3 +173,25 @@ pub fn verify(journal: &Path) {
     );
     assert!(out.trim_end().ends_with("OK"), "{out}");
 }
+
+/// The end every honest game of these tests must reach: each player printed the same state
+/// hash after roll `rolls`, no penalty and no misbehaviour, and every journal verifies; their
+/// data folders are removed afterwards.
+pub fn same_end(players: &[Player], rolls: u64) {
+    let hashes: Vec<String> = players
+        .iter()
+        .map(|p| {
+            p.line(&format!("state hash after roll {rolls}"))
+                .unwrap_or_else(|| panic!("no hash:\n{}", p.text()))
+        })
+        .collect();
+    assert!(hashes.iter().all(|h| h == &hashes[0]), "{hashes:#?}");
+    for p in players {
+        assert!(p.printed("penalties: 0"), "{}", p.text());
+        assert!(p.printed("misbehaviour reports: 0"), "{}", p.text());
+        for journal in p.journals() {
+            verify(&journal);
+        }
+        let _ = std::fs::remove_dir_all(&p.dir);
+    }
+}
