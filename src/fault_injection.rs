@@ -1,5 +1,5 @@
-//! Crash points and a planted bug for the kill tests (debug builds only; a release build ignores
-//! both variables).
+//! Crash points and a planted bug for the kill tests, compiled in only with the cargo feature
+//! `fault-injection` (a player's build, debug or release, never reads either variable).
 //!
 //! `BITCRAPS_CRASH_AFTER` makes a networked player kill itself with SIGKILL:
 //!
@@ -15,7 +15,7 @@
 //! signed and may sign something else under the same nonce. The negative control of
 //! `tests/net_restart.rs` shows that the other players then catch and punish it.
 
-#![cfg_attr(not(debug_assertions), allow(dead_code))]
+#![cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
 
 use std::time::Duration;
 
@@ -29,10 +29,10 @@ pub(crate) const PLANT_BUG: &str = "BITCRAPS_PLANT_BUG";
 /// How long after a bet became durable a `sent-bet` crash point waits for a guard write.
 pub(crate) const SENT_DELAY: Duration = Duration::from_millis(40);
 
-/// `plugin`, with the crash point of [`CRASH_AFTER`] installed if this is a debug build and the
-/// variable is set.
+/// `plugin`, with the crash point of [`CRASH_AFTER`] installed if this build has the
+/// `fault-injection` feature and the variable is set.
 pub(crate) fn install(plugin: JournalPlugin) -> JournalPlugin {
-    #[cfg(debug_assertions)]
+    #[cfg(feature = "fault-injection")]
     if let Ok(spec) = std::env::var(CRASH_AFTER) {
         match parse(&spec) {
             Some((kind, n)) => return armed(plugin, kind, n),
@@ -45,9 +45,10 @@ pub(crate) fn install(plugin: JournalPlugin) -> JournalPlugin {
 }
 
 /// Before the journal of `table` in `dir` is opened to resume: the planted bug of
-/// [`PLANT_BUG`], if this is a debug build and the variable asks for it.
+/// [`PLANT_BUG`], if this build has the `fault-injection` feature and the variable asks for
+/// it.
 pub(crate) fn before_resume(dir: &DataDir, table: &TableId) {
-    #[cfg(debug_assertions)]
+    #[cfg(feature = "fault-injection")]
     if std::env::var(PLANT_BUG).is_ok_and(|bug| bug == "forget-own-ops") {
         let path = dir.journal_path(table);
         match bitcraps::journal::Journal::open_existing(&path)
@@ -79,7 +80,7 @@ fn parse(spec: &str) -> Option<(Kind, u64)> {
     Some((kind, n.parse().ok().filter(|n| *n > 0)?))
 }
 
-#[cfg(debug_assertions)]
+#[cfg(feature = "fault-injection")]
 fn armed(plugin: JournalPlugin, kind: Kind, n: u64) -> JournalPlugin {
     use bitcraps::game::OpKind;
     use bitcraps::journal::DurableWrite;
@@ -124,7 +125,7 @@ fn armed(plugin: JournalPlugin, kind: Kind, n: u64) -> JournalPlugin {
 }
 
 /// SIGKILL to this process (what `kill -9` does): no destructor, no flush, nothing sent.
-#[cfg(debug_assertions)]
+#[cfg(feature = "fault-injection")]
 fn kill_self() -> ! {
     let pid = std::process::id().to_string();
     let _ = std::process::Command::new("kill")

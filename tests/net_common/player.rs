@@ -29,8 +29,19 @@ impl Player {
 
     /// Starts `bitcraps ARGS --data-dir DIR` (an existing player's folder: a restart).
     pub fn start_in(children: &mut Children, dir: PathBuf, args: &[&str]) -> Player {
+        Player::start_with(children, dir, args, &[])
+    }
+
+    /// Starts `bitcraps ARGS --data-dir DIR` with these environment variables.
+    pub fn start_with(
+        children: &mut Children,
+        dir: PathBuf,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Player {
         let name = dir.display().to_string();
         let mut child: Child = Command::new(BIN)
+            .envs(env.iter().copied())
             .args(args)
             .arg("--data-dir")
             .arg(&dir)
