@@ -11,13 +11,13 @@ use bevy::app::ScheduleRunnerPlugin;
 use bevy::prelude::*;
 use bevy_bitcraps::bitcraps_game::Registry;
 use bevy_bitcraps::BitCrapsConfig;
-use bevy_renet::netcode::{NetcodeServerTransport, ServerAuthentication, ServerConfig};
 use bevy_renet::RenetServer;
 
 use crate::client::{NetClientConfig, NetClientPlugin};
 use crate::error::{Offence, SetupError};
+use crate::gate::{GateLimits, GateStats, RelayTransport, NETCODE_MAX_CLIENTS};
 use crate::lobby::{Lobby, LobbyConfig, LobbyPlugin};
-use crate::protocol::{connection_config, ChannelBudget, TableTerms, NETCODE_PROTOCOL_ID};
+use crate::protocol::{connection_config, ChannelBudget, TableTerms};
 use crate::relay::{Relay, RelayConfig, RelayPlugin, RelayStats};
 
 /// The port a relay listens on when none is given.
@@ -106,12 +106,16 @@ pub trait RelayAppExt {
     ) -> Result<SocketAddr, SetupError>;
 }
 
-/// netcode's server transport on `socket` for at most `max_clients` connections.
+/// netcode on `socket` behind the relay's gate ([`crate::gate`]). Behind the gate netcode takes
+/// up to [`NETCODE_MAX_CLIENTS`] connections — the gate bounds what each address may hold, and
+/// the relay what each may keep without proving a key — so that connections that will never
+/// prove a key cannot fill it; without the gate, at most `max_clients`.
 fn server_transport(
     socket: UdpSocket,
     max_clients: usize,
     budget: &ChannelBudget,
-) -> Result<(NetcodeServerTransport, SocketAddr), SetupError> {
+    gate: &GateLimits,
+) -> Result<(RelayTransport, SocketAddr), SetupError> {
     let addr = socket.local_addr().map_err(SetupError::LocalAddr)?;
     if !budget.is_consistent() {
         return Err(SetupError::Budget {
@@ -121,14 +125,12 @@ fn server_transport(
     let current_time = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|_| SetupError::Clock)?;
-    let server_config = ServerConfig {
-        current_time,
-        max_clients: max_clients.min(1024),
-        protocol_id: NETCODE_PROTOCOL_ID,
-        public_addresses: vec![addr],
-        authentication: ServerAuthentication::Unsecure,
+    let max_clients = if gate.enabled {
+        NETCODE_MAX_CLIENTS
+    } else {
+        max_clients
     };
-    let transport = NetcodeServerTransport::new(server_config, socket)
+    let transport = RelayTransport::new(socket, max_clients, gate.clone(), current_time)
         .map_err(|source| SetupError::Bind { addr, source })?;
     Ok((transport, addr))
 }
@@ -151,7 +153,8 @@ impl RelayAppExt for App {
         // Room for every seat and every guest twice (a reconnecting player's stale connection
         // times out while the new one is seated) and a few connections still proving keys.
         let max_clients = (config.seats.len() + config.limits.max_guests) * 2 + 8;
-        let (transport, addr) = server_transport(socket, max_clients, &config.budget)?;
+        let (transport, addr) =
+            server_transport(socket, max_clients, &config.budget, &config.limits.gate)?;
         self.add_plugins(RelayPlugin)
             .insert_resource(RenetServer::new(connection_config(&config.budget)))
             .insert_resource(transport)
@@ -168,7 +171,8 @@ impl RelayAppExt for App {
         // one, and a reconnection), every guest of the table it forms twice, and a few
         // connections still proving their keys.
         let max_clients = usize::from(config.players) * 3 + config.limits.max_guests * 2 + 8;
-        let (transport, addr) = server_transport(socket, max_clients, &config.budget)?;
+        let (transport, addr) =
+            server_transport(socket, max_clients, &config.budget, &config.limits.gate)?;
         self.add_plugins((RelayPlugin, LobbyPlugin))
             .insert_resource(RenetServer::new(connection_config(&config.budget)))
             .insert_resource(transport)
@@ -206,6 +210,7 @@ pub fn relay_app(config: RelayConfig, addr: SocketAddr) -> Result<(App, SocketAd
 #[derive(Default)]
 struct Shared {
     stats: RelayStats,
+    gate: GateStats,
     offences: Vec<Offence>,
     joined: Option<(usize, bool)>,
 }
@@ -251,6 +256,16 @@ impl RelayHandle {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .stats
+            .clone()
+    }
+
+    /// What its gate saw and did: connection requests, challenges, floods refused (as of its
+    /// last update).
+    pub fn gate_stats(&self) -> GateStats {
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .gate
             .clone()
     }
 
@@ -344,6 +359,9 @@ fn spawn_with(
                 }
                 if let Some(relay) = relay {
                     shared.stats = relay.stats();
+                }
+                if let Some(transport) = world.get_resource::<RelayTransport>() {
+                    shared.gate = transport.stats();
                 }
                 shared.joined = lobby.map(|l| (l.joined().len(), l.genesis().is_some()));
                 std::thread::sleep(RELAY_TICK.saturating_sub(start.elapsed()));

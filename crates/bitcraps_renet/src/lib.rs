@@ -55,10 +55,13 @@
 pub mod client;
 pub mod error;
 pub mod faults;
+pub mod flood;
+pub mod gate;
 pub mod host;
 pub mod lobby;
 pub mod lobby_client;
 pub mod lobby_terms;
+pub mod netcode_wire;
 pub mod proof;
 pub mod protocol;
 pub mod queue;
@@ -66,11 +69,13 @@ pub mod relay;
 pub mod relay_config;
 pub mod saved_table;
 pub mod testing;
+pub mod transport;
 
 pub use bevy_renet;
 pub use client::{open_connection, LinkState, NetClient, NetClientConfig, NetClientPlugin};
 pub use error::{ClientError, Offence, Refusal, SetupError};
 pub use faults::RelayFaults;
+pub use gate::{GateLimits, GateStats};
 pub use host::{
     join_plugin, lobby_app, local_address, parse_address, relay_app, relay_config,
     shareable_address, spawn_lobby, spawn_relay, RelayAppExt, RelayHandle, DEFAULT_PORT,
@@ -84,3 +89,4 @@ pub use protocol::{
 };
 pub use relay::{Relay, RelayConfig, RelayLimits, RelayPlugin, RelayStats};
 pub use saved_table::SavedTable;
+pub use transport::RelayTransport;

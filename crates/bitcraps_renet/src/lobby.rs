@@ -32,11 +32,12 @@ use std::time::Duration;
 use bevy::prelude::*;
 use bevy_bitcraps::bitcraps_consensus::{ParticipantSet, PeerId, TableId, PROTOCOL_VERSION};
 use bevy_bitcraps::bitcraps_game::Registry;
-use bevy_renet::netcode::{generate_random_bytes, NetcodeServerTransport};
+use bevy_renet::netcode::generate_random_bytes;
 use bevy_renet::renet::ClientId;
 use bevy_renet::{RenetReceive, RenetServer, RenetServerEvent};
 
 use crate::error::{Offence, Refusal};
+use crate::gate::RelayTransport;
 use crate::protocol::{self, ChannelBudget, ClientFrame, Lane, RelayFrame, TableTerms};
 use crate::queue::TokenBucket;
 use crate::relay::{Relay, RelayConfig, RelayLimits};
@@ -490,7 +491,7 @@ impl Plugin for LobbyPlugin {
 fn on_lobby_event(
     event: On<RenetServerEvent>,
     lobby: Option<ResMut<Lobby>>,
-    transport: Option<Res<NetcodeServerTransport>>,
+    transport: Option<Res<RelayTransport>>,
     time: Res<Time>,
     real: Res<Time<Real>>,
 ) {

@@ -27,12 +27,13 @@ use std::time::Duration;
 use bevy::prelude::*;
 use bevy_bitcraps::bitcraps_consensus::{PeerId, TableId, WireMessage};
 use bevy_bitcraps::Envelope;
-use bevy_renet::netcode::{generate_random_bytes, NetcodeServerPlugin, NetcodeServerTransport};
+use bevy_renet::netcode::generate_random_bytes;
 use bevy_renet::renet::{Bytes, ClientId, ServerEvent};
 use bevy_renet::{RenetReceive, RenetServer, RenetServerEvent, RenetServerPlugin};
 
 use crate::error::{Offence, Refusal};
 use crate::faults::{FaultState, Verdict};
+use crate::gate::{GatePlugin, RelayTransport};
 use crate::protocol::{self, ChannelBudget, ClientFrame, Lane, RelayFrame};
 use crate::queue::{fits_window, LaneQueues, LaneSink, TokenBucket};
 pub use crate::relay_config::{RelayConfig, RelayLimits, RelayStats};
@@ -569,7 +570,8 @@ impl LaneSink for ServerSink<'_> {
 
 /// Runs a [`Relay`] on the App's [`RenetServer`]: connection events (observers of
 /// [`RenetServerEvent`]), handshakes, forwarding and limits, in `PreUpdate` right after renet
-/// received (so forwarded messages leave in the same frame's `PostUpdate`).
+/// received (so forwarded messages leave in the same frame's `PostUpdate`). The socket and
+/// netcode run behind the relay's gate ([`GatePlugin`], [`RelayTransport`]).
 ///
 /// Insert the resources with [`crate::RelayAppExt::add_relay`] rather than by hand.
 #[derive(Clone, Copy, Debug, Default)]
@@ -580,8 +582,8 @@ impl Plugin for RelayPlugin {
         if !app.is_plugin_added::<RenetServerPlugin>() {
             app.add_plugins(RenetServerPlugin);
         }
-        if !app.is_plugin_added::<NetcodeServerPlugin>() {
-            app.add_plugins(NetcodeServerPlugin);
+        if !app.is_plugin_added::<GatePlugin>() {
+            app.add_plugins(GatePlugin);
         }
         app.add_observer(on_server_event).add_systems(
             PreUpdate,
@@ -596,7 +598,7 @@ impl Plugin for RelayPlugin {
 fn on_server_event(
     event: On<RenetServerEvent>,
     relay: Option<ResMut<Relay>>,
-    transport: Option<Res<NetcodeServerTransport>>,
+    transport: Option<Res<RelayTransport>>,
     time: Res<Time>,
     real: Res<Time<Real>>,
 ) {

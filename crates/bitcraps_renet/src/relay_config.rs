@@ -7,6 +7,7 @@ use std::time::Duration;
 use bevy_bitcraps::bitcraps_consensus::ParticipantSet;
 
 use crate::faults::RelayFaults;
+use crate::gate::GateLimits;
 use crate::lobby_terms::Genesis;
 use crate::protocol::{ChannelBudget, TableTerms};
 
@@ -35,13 +36,16 @@ pub struct RelayLimits {
     pub max_guests: usize,
     /// Guests from one IP address, at most (so one address cannot take every guest slot).
     pub max_guests_per_ip: usize,
+    /// What reaches netcode at all: connection requests, handshakes and datagrams per address
+    /// and in all, before any connection exists ([`crate::gate`]).
+    pub gate: GateLimits,
 }
 
 impl Default for RelayLimits {
     /// An honest seat sends a few votes per height, gossip every few hundred milliseconds and
     /// catch-up batches; 2 000 frames and 4 MiB per second (bursts of 4 000 frames and 8 MiB)
     /// leave it an order of magnitude of room. At most 8 unfinished handshakes per address; at
-    /// most 24 guests, 4 per address.
+    /// most 24 guests, 4 per address; the gate's defaults ([`GateLimits::default`]).
     fn default() -> Self {
         RelayLimits {
             messages_per_second: 2_000,
@@ -54,6 +58,7 @@ impl Default for RelayLimits {
             max_pending_per_ip: 8,
             max_guests: 24,
             max_guests_per_ip: 4,
+            gate: GateLimits::default(),
         }
     }
 }

@@ -308,8 +308,9 @@ fn nobody_at_the_address_is_a_clear_error() {
 
 #[test]
 fn a_full_relay_says_it_answered_and_refused_not_that_nobody_answered() {
-    // A lobby of 4 with no room for newcomers holds 20 connections.
+    // A relay that takes 20 connections from one address (the gate's bound per address).
     let relay = lobby(4, |c| {
+        c.limits.gate.connections_per_ip = 20;
         c.limits.max_guests = 0;
         c.limits.max_pending_per_ip = 1_000;
         c.limits.handshake_timeout = Duration::from_secs(60);
