@@ -1,8 +1,8 @@
-//! Writes the seed corpus of every fuzz target to `fuzz/seeds/<target>/`: valid inputs of each
-//! kind, built from an honest demo table (signed messages, blocks, operations, frames, records,
-//! a saved table, a seat key file), so the fuzzer starts from bytes that decode. Run once after
-//! a change of the formats (`cd fuzz && cargo run --release --example seeds`); the seeds are
-//! committed.
+//! Writes the seed corpus of every fuzz target but `netcode_wire` (whose seeds are made by hand)
+//! to `fuzz/seeds/<target>/`: valid inputs of each kind, built from an honest demo table (signed
+//! messages, blocks, operations, frames, records, a saved table, a seat key file), so the fuzzer
+//! starts from bytes that decode. Run once after a change of the formats
+//! (`cd fuzz && cargo run --release --example seeds`); the seeds are committed.
 
 use std::path::{Path, PathBuf};
 

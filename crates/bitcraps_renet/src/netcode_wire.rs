@@ -307,7 +307,8 @@ fn sequence_bytes(sequence: u64) -> usize {
     8 - (sequence.leading_zeros() / 8) as usize
 }
 
-/// Seals a packet of `kind` with `body` under `key` at `sequence`.
+/// Seals a packet of `kind` with `body` under `key` at `sequence`; refuses one that [`open`]
+/// would refuse for its length.
 pub fn seal(
     kind: Kind,
     sequence: u64,
@@ -327,7 +328,9 @@ pub fn seal(
         .encrypt_in_place_detached(&packet_nonce(sequence), &aad, &mut packet[start..])
         .map_err(|_| WireError::Seal)?;
     packet.extend_from_slice(&tag);
-    if packet.len() > MAX_PACKET_BYTES {
+    // Never a packet that [`open`] (or renetcode) refuses for its length: sequence 0 takes no
+    // byte, so an empty body under it would make 17 bytes, under the minimum of 18.
+    if !(MIN_PACKET_BYTES..=MAX_PACKET_BYTES).contains(&packet.len()) {
         return Err(WireError::Length);
     }
     Ok(packet)
