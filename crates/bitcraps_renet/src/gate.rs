@@ -63,6 +63,11 @@ const IDLE_ADDRESS: Duration = Duration::from_secs(2);
 /// Addresses the table's seats proved themselves from, remembered at most.
 const KNOWN_ADDRESSES: usize = 256;
 
+/// IP addresses tracked at most (about 200 bytes each): beyond, a request from an address not
+/// tracked yet is dropped unopened, until idle ones are forgotten ([`IDLE_ADDRESS`]). Known
+/// addresses are always tracked.
+const MAX_ADDRESSES: usize = 65_536;
+
 /// How much the gate lets through before netcode sees a packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GateLimits {
@@ -371,6 +376,10 @@ impl Gate {
         self.stats.requests += 1;
         let ip = from.ip();
         let known = self.known.contains_key(&ip);
+        if !known && self.addresses.len() >= MAX_ADDRESSES && !self.addresses.contains_key(&ip) {
+            self.stats.over_budget += 1;
+            return;
+        }
         let address = self.address(ip, now);
         address.recent += 1;
         let within_ip = address.requests.take(1, now);
@@ -520,15 +529,14 @@ impl Gate {
         }
         self.last_sweep = now;
         let timeout = self.limits.handshake_timeout;
-        let expired: Vec<SocketAddr> = self
-            .strangers
-            .values()
-            .chain(self.known_order.values())
-            .filter(|addr| {
-                self.handshakes
-                    .get(addr)
-                    .is_some_and(|h| now >= h.created + timeout)
-            })
+        let expired = |addr: &&SocketAddr| {
+            self.handshakes
+                .get(*addr)
+                .is_some_and(|h| now >= h.created + timeout)
+        };
+        // Each partition is in the order the handshakes were made: the expired ones come first.
+        let expired: Vec<SocketAddr> = (self.strangers.values().take_while(expired))
+            .chain(self.known_order.values().take_while(expired))
             .copied()
             .collect();
         for addr in expired {

@@ -65,6 +65,59 @@ pub struct Relay {
     offences: VecDeque<Offence>,
     stats: RelayStats,
     faults: Option<FaultState>,
+    log: RefusalLog,
+}
+
+/// Refusals logged one by one: a few a second; beyond that (a flood of connections that never
+/// prove a key), counted and summed up every few seconds, so that the log does not become the
+/// flood.
+#[derive(Debug)]
+struct RefusalLog {
+    budget: TokenBucket,
+    unlogged: u64,
+    last: Option<Offence>,
+    since: Duration,
+}
+
+impl RefusalLog {
+    /// Refusals logged one by one per second, sustained (and at once).
+    const RATE: (u64, u64) = (5, 20);
+    /// How often the ones not logged are summed up.
+    const SUMMARY_EVERY: Duration = Duration::from_secs(5);
+
+    fn new() -> RefusalLog {
+        RefusalLog {
+            budget: TokenBucket::new(Self::RATE.0, Self::RATE.1, Duration::ZERO),
+            unlogged: 0,
+            last: None,
+            since: Duration::ZERO,
+        }
+    }
+
+    fn log(&mut self, offence: &Offence, now: Duration) {
+        if self.budget.take(1, now) {
+            log::warn!("{offence}");
+        } else {
+            self.unlogged += 1;
+            self.last = Some(offence.clone());
+        }
+    }
+
+    fn summary(&mut self, now: Duration) {
+        if now < self.since + Self::SUMMARY_EVERY {
+            return;
+        }
+        if let Some(last) = self.last.take() {
+            log::warn!(
+                "relay: {} more connections refused or closed in the last {:.0} s, not logged \
+                 one by one (the last: {last})",
+                self.unlogged,
+                (now - self.since).as_secs_f64()
+            );
+        }
+        self.unlogged = 0;
+        self.since = now;
+    }
 }
 
 impl Relay {
@@ -72,6 +125,7 @@ impl Relay {
     pub fn new(config: RelayConfig) -> Relay {
         Relay {
             faults: config.faults.clone().map(FaultState::new),
+            log: RefusalLog::new(),
             config,
             clients: BTreeMap::new(),
             seats: BTreeMap::new(),
@@ -203,7 +257,7 @@ impl Relay {
             seat,
             refusal,
         };
-        log::warn!("{offence}");
+        self.log.log(&offence, now);
         self.offences.push_back(offence);
         while self.offences.len() > self.config.limits.offences_kept {
             self.offences.pop_front();
@@ -486,6 +540,7 @@ impl Relay {
     /// Timeouts, delayed messages, disconnections after the grace period, and the flush of
     /// every queue into renet within each channel's free memory.
     fn tick(&mut self, server: &mut RenetServer, now: Duration) {
+        self.log.summary(now);
         let timeout = self.config.limits.handshake_timeout;
         let late: Vec<ClientId> = self
             .clients

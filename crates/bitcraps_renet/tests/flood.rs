@@ -8,6 +8,8 @@
 //!   newcomer still reaches the flooded relay's lobby and gets the running table.
 //! - Four new players form a table in a flooded lobby, and in a lobby flooded from 200
 //!   addresses (127.0.1.0–199).
+//! - A newcomer crowded out by a flood from its own address is told the relay answered and is
+//!   full or busy, never that nobody answered.
 //! - A single junk datagram with a bad sequence length, from an address that just sent a
 //!   connection request, leaves the relay standing.
 //! - Controls, with the gate off ([`GateLimits::off`], what the relay did before it): three
@@ -241,6 +243,32 @@ fn four_new_players_form_a_table_while_200_addresses_flood_the_lobby() {
     assert!(gate.addresses >= 100, "{gate:?}");
     let limits = GateLimits::default();
     assert!(gate.handshakes <= limits.handshakes + limits.known_handshakes);
+}
+
+#[test]
+fn a_newcomer_crowded_out_is_told_the_relay_is_busy_not_that_nobody_answered() {
+    let _turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
+    // A relay that remembers one waiting challenge per address, flooded from the newcomer's
+    // own address: its challenge is forgotten before its answer comes back.
+    let relay = lobby(GateLimits {
+        handshakes_per_ip: 1,
+        ..GateLimits::default()
+    });
+    let mut config = FloodConfig::new(relay.local_address(), loopback_sources(1, 1));
+    config.junk = 0.0;
+    let _flood = Flood::spawn(config).expect("flood");
+    thread::sleep(Duration::from_millis(500));
+    let (outcome, took) = one_join(&relay, 9308);
+    let error = outcome.unwrap_err();
+    let text = error.to_string();
+    eprintln!("after {took:?}: {text}; gate {:?}", relay.gate_stats());
+    assert!(
+        matches!(error, LobbyError::NotConnected { .. }),
+        "{error:?}"
+    );
+    assert!(text.contains("answered but did not let you in"), "{text}");
+    assert!(text.contains("full or busy"), "{text}");
+    assert!(relay.gate_stats().denied > 0);
 }
 
 /// A forged connection request, then a datagram whose prefix claims a 9-byte sequence, from
