@@ -16,6 +16,9 @@
 //! cargo build --release
 //! BITCRAPS_RELAY_BIN=target/release/bitcraps cargo test --test net_flood -- --nocapture
 //! ```
+//!
+//! `FLOOD_LINGER_SECS=60` keeps flooding the relay for that long after the game and samples it
+//! every 5 s; `FLOOD_MIB_PER_S=20` floods at another rate.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
@@ -147,7 +150,15 @@ fn a_player_killed_during_a_flood_is_back_within_5_s_and_the_table_plays_on() {
 
     // The flood.
     let target = addr.parse().unwrap();
-    let flood = Flood::spawn(FloodConfig::new(target, loopback_sources(2, 8))).expect("flood");
+    let mut config = FloodConfig::new(target, loopback_sources(2, 8));
+    // For measurements: another rate (MiB/s).
+    if let Some(mib) = std::env::var("FLOOD_MIB_PER_S")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        config.bytes_per_second = mib * 1024 * 1024;
+    }
+    let flood = Flood::spawn(config).expect("flood");
     let loris = Loris::spawn(LorisConfig {
         target,
         sources: loopback_sources(2, 8),
