@@ -157,7 +157,7 @@ pub fn resumable(
             continue;
         }
         let config = bot_config(&saved.genesis, seat.key.clone(), slow)?;
-        let journal = JournalPlugin::open(&seat.dir, &config, &net_game())?;
+        let journal = JournalPlugin::open(&seat.dir, &config, &net_game(&saved.genesis))?;
         bots.push(ResumedBot {
             seat,
             config,
@@ -296,7 +296,7 @@ fn join(
         },
     )?;
     let config = bot_config(&genesis, seat.key.clone(), pace.slow)?;
-    let journal = JournalPlugin::open(&seat.dir, &config, &net_game())?;
+    let journal = JournalPlugin::open(&seat.dir, &config, &net_game(&genesis))?;
     Ok((config, journal, genesis))
 }
 
@@ -311,7 +311,7 @@ fn play(
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .add_plugins(BitCrapsPlugin::new(config))
-        .add_plugins((net_game(), BotPlugin))
+        .add_plugins((net_game(&genesis), BotPlugin))
         .add_plugins(journal)
         .add_plugins(NetClientPlugin {
             config: NetClientConfig {

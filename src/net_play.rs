@@ -50,14 +50,15 @@ use crate::relay_pin;
 use crate::saved_table::{current_table, save_table, saved_table, SavedTable};
 use crate::window::{self, WindowOptions};
 
-/// The genesis setup every networked player uses (the same for all, or the state hashes
-/// differ), on the wall clock: a player that froze, lost its relay or restarted reads real
-/// time again at once, and the table's deadlines are in real seconds.
-pub(crate) fn net_game() -> GamePlugin {
-    let setup = GameSetup {
+/// The genesis setup every networked player of `genesis` uses (the same for all, or the state
+/// hashes differ): it starts at the table's formation time and runs on the wall clock, so a
+/// player that froze, lost its relay or restarted reads real time again at once, and the
+/// table's deadlines are in real seconds.
+pub(crate) fn net_game(genesis: &Genesis) -> GamePlugin {
+    let setup = genesis.game_setup(GameSetup {
         clock: GameClock::Wall,
         ..GameSetup::default()
-    };
+    });
     GamePlugin { setup }
 }
 
@@ -301,9 +302,13 @@ fn table_config(cli: &Cli, genesis: &Genesis, key: Keypair) -> Result<BitCrapsCo
     Ok(config)
 }
 
-/// Opens (or resumes) the journal of the table `config` plays.
-fn journal(dir: &DataDir, config: &BitCrapsConfig) -> Result<JournalPlugin, GameError> {
-    let plugin = JournalPlugin::open(dir, config, &net_game())?;
+/// Opens (or resumes) the journal of the table `config` plays (formed as `genesis`).
+fn journal(
+    dir: &DataDir,
+    config: &BitCrapsConfig,
+    genesis: &Genesis,
+) -> Result<JournalPlugin, GameError> {
+    let plugin = JournalPlugin::open(dir, config, &net_game(genesis))?;
     Ok(crate::fault_injection::install(plugin))
 }
 
@@ -320,7 +325,7 @@ fn resume(
     let me = key.peer_id();
     let config = table_config(cli, &saved.genesis, key)?;
     crate::fault_injection::before_resume(dir, &config.table);
-    let journal = journal(dir, &config)?;
+    let journal = journal(dir, &config, &saved.genesis)?;
     match hosted {
         Some(bots) => println!(
             "resuming your hosted table {} with {bots} bot(s) at height {} (journal {})",
@@ -399,7 +404,7 @@ fn play(cli: &Cli, dir: &DataDir, key: Keypair, relay: SocketAddr) -> Result<(),
     )?;
     let sit_down = newcomer(cli, &genesis, &me);
     let config = table_config(cli, &genesis, key)?;
-    let journal = journal(dir, &config)?;
+    let journal = journal(dir, &config, &genesis)?;
     if cli.headless {
         match headless(cli, config, journal, (relay, &genesis), sit_down, None)? {
             Played::Done => Ok(()),
@@ -415,7 +420,9 @@ fn newcomer(cli: &Cli, genesis: &Genesis, me: &PeerId) -> Option<SitDown> {
     if genesis.seats(me) {
         return None;
     }
-    Some(SitDown::new(cli.buy_in.unwrap_or(net_game().setup.stack)))
+    Some(SitDown::new(
+        cli.buy_in.unwrap_or(net_game(genesis).setup.stack),
+    ))
 }
 
 fn print_seats(genesis: &Genesis, me: &PeerId) {
@@ -456,7 +463,7 @@ pub(crate) fn seat(
         ..NetClientConfig::new(relay)
     };
     app.add_plugins(BitCrapsPlugin::new(config))
-        .add_plugins((net_game(), BotPlugin))
+        .add_plugins((net_game(genesis), BotPlugin))
         .add_plugins(journal)
         .add_plugins(NetClientPlugin { config: link });
     if bot {

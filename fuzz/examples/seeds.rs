@@ -146,7 +146,7 @@ fn main() -> Result<()> {
     let seats: Vec<_> = keys.iter().map(|k| k.peer_id()).collect();
     let (lobby, nonce) = ([3; 32], [4; 32]);
     let terms = TableTerms {
-        table: Genesis::table_id(&lobby, &seats, &nonce),
+        table: Genesis::table_id(&lobby, &seats, &nonce, 1_800_000_000_000),
         protocol_version: PROTOCOL_VERSION,
         registry_hash: registry.hash(),
     };
@@ -154,6 +154,7 @@ fn main() -> Result<()> {
         lobby,
         seats: seats.clone(),
         nonce,
+        formed_ms: 1_800_000_000_000,
         terms,
     };
     let lobby_terms = LobbyTerms {

@@ -30,7 +30,9 @@ use crate::transport::Destination;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GameSetup {
     /// Genesis block time, ms since the Unix epoch (also the start of a
-    /// [`GameClock::Virtual`] clock).
+    /// [`GameClock::Virtual`] clock). On [`GameClock::Wall`] it must be when the table formed,
+    /// agreed by every player (a lobby's formation time): block times start from it, so a
+    /// genesis time long past makes the first blocks leap up to a year each towards the clock.
     pub genesis_time_ms: u64,
     /// Where this node's clock comes from: [`GameClock::Wall`] for a table over a network.
     pub clock: GameClock,

@@ -69,7 +69,8 @@ pub struct JoinRequest {
     pub buy_in: u64,
     /// The height at which the request was decided.
     pub requested_at: u64,
-    /// Block time at which it lapses.
+    /// Block time from which it lapses (once the floor of heights has passed too; see
+    /// [`Deadlines::min_heights`](crate::Deadlines)).
     pub deadline_ms: u64,
     /// Who may answer: the validator set of the height the request was decided at.
     pub admitters: BTreeSet<PeerId>,
@@ -378,14 +379,21 @@ impl Tx<'_> {
         })
     }
 
-    /// Join requests whose deadline passed lapse.
+    /// Join requests lapse at the end of the first height that is both past their deadline
+    /// and at least [`Deadlines::min_heights`](crate::Deadlines) heights after the request: a
+    /// jump of block time (a table that formed long before its first block, or one resumed
+    /// after everyone was away) leaves the admitters those heights to answer.
     pub(crate) fn expire_join_requests(&mut self) {
         let now = self.data.timestamp_ms;
+        let height = self.data.height;
+        let min_heights = self.config.deadlines.min_heights;
         let lapsed: Vec<PeerId> = self
             .data
             .join_requests
             .iter()
-            .filter(|(_, r)| r.deadline_ms <= now)
+            .filter(|(_, r)| {
+                r.deadline_ms <= now && height >= r.requested_at.saturating_add(min_heights)
+            })
             .map(|(p, _)| *p)
             .collect();
         for peer in lapsed {

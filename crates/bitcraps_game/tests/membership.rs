@@ -167,7 +167,10 @@ fn join_requests_are_bounded_and_lapse() {
         }
     );
     t.advance_clock(t.state().config().admission.request_ms);
-    let events = t.apply(vec![]).unwrap();
+    let mut events = Vec::new();
+    for _ in 0..t.state().config().deadlines.min_heights {
+        events.extend(t.apply(vec![]).unwrap());
+    }
     let lapsed = events
         .iter()
         .filter(|e| {
@@ -182,6 +185,38 @@ fn join_requests_are_bounded_and_lapse() {
         .count();
     assert_eq!(lapsed, usize::from(max));
     assert!(t.state().join_requests().is_empty());
+}
+
+/// A jump of block time right after a request (a table whose genesis time lies years before
+/// its first blocks, or one resumed after everyone was away) does not lapse the request before
+/// the admitters had the floor of heights to answer: it lapses at the first height that is past
+/// both. The old rule (block time alone) lapsed it at the height after the jump.
+#[test]
+fn a_jump_of_block_time_leaves_the_admitters_the_floor_of_heights() {
+    let mut t = table();
+    let key = stranger(7);
+    t.request_join(key.clone(), 100).unwrap();
+    let requested_at = t.state().height();
+    let min_heights = t.state().config().deadlines.min_heights;
+    t.advance_clock(300 * 24 * 3_600 * 1_000);
+    let mut lapsed_at = None;
+    for _ in 0..=min_heights {
+        let events = t.apply(vec![]).unwrap();
+        if events.iter().any(|e| {
+            matches!(
+                e,
+                Event::JoinDeclined {
+                    reason: JoinDeclined::Expired,
+                    ..
+                }
+            )
+        }) {
+            lapsed_at = Some(t.state().height());
+            break;
+        }
+        assert!(t.state().join_requests().contains_key(&key.peer_id()));
+    }
+    assert_eq!(lapsed_at, Some(requested_at + min_heights));
 }
 
 /// The validator set of height h + 2 is the seated players after height h.

@@ -32,6 +32,7 @@ use std::time::Duration;
 use bevy::prelude::*;
 use bevy_bitcraps::bitcraps_consensus::{ParticipantSet, PeerId, TableId, PROTOCOL_VERSION};
 use bevy_bitcraps::bitcraps_game::Registry;
+use bevy_bitcraps::wall_clock_ms;
 use bevy_renet::netcode::generate_random_bytes;
 use bevy_renet::renet::ClientId;
 use bevy_renet::{RenetReceive, RenetServer, RenetServerEvent};
@@ -43,7 +44,8 @@ use crate::queue::TokenBucket;
 use crate::relay::{Relay, RelayConfig, RelayLimits};
 
 pub use crate::lobby_terms::{
-    Genesis, GenesisError, LobbyProof, LobbyStatus, LobbyTerms, MAX_PLAYERS, MIN_PLAYERS,
+    Genesis, GenesisError, LobbyProof, LobbyStatus, LobbyTerms, MAX_GENESIS_AGE_MS, MAX_PLAYERS,
+    MIN_PLAYERS,
 };
 
 /// What a lobby relay serves.
@@ -400,11 +402,14 @@ impl Lobby {
     fn form(&mut self, now: Duration) {
         let seats = self.joined();
         let nonce: [u8; 32] = generate_random_bytes();
-        let table = Genesis::table_id(&self.terms.lobby, &seats, &nonce);
+        // The table starts on the relay's clock; each player checks it against its own.
+        let formed_ms = wall_clock_ms();
+        let table = Genesis::table_id(&self.terms.lobby, &seats, &nonce, formed_ms);
         let genesis = Genesis {
             lobby: self.terms.lobby,
             seats,
             nonce,
+            formed_ms,
             terms: TableTerms {
                 table,
                 protocol_version: self.terms.protocol_version,
@@ -547,6 +552,7 @@ mod tests {
 
     use super::*;
     use bevy_bitcraps::bitcraps_consensus::Keypair;
+    use bevy_bitcraps::GameSetup;
 
     fn key(i: u8) -> Keypair {
         Keypair::from_seed([i; 32])
@@ -561,18 +567,22 @@ mod tests {
         }
     }
 
+    /// When the test tables form: a fixed time, so the checks below use their own clock.
+    const FORMED_MS: u64 = 1_800_000_000_000;
+
     fn genesis(seats: Vec<PeerId>) -> Genesis {
         let t = terms();
         let nonce = [5; 32];
         Genesis {
             lobby: t.lobby,
             terms: TableTerms {
-                table: Genesis::table_id(&t.lobby, &seats, &nonce),
+                table: Genesis::table_id(&t.lobby, &seats, &nonce, FORMED_MS),
                 protocol_version: t.protocol_version,
                 registry_hash: t.registry_hash,
             },
             seats,
             nonce,
+            formed_ms: FORMED_MS,
         }
     }
 
@@ -594,40 +604,82 @@ mod tests {
     fn a_genesis_is_checked() {
         let seats: Vec<PeerId> = (1..=4).map(|i| key(i).peer_id()).collect();
         let g = genesis(seats.clone());
-        assert_eq!(g.check(&seats[2], &terms()), Ok(()));
+        assert_eq!(g.check(&seats[2], &terms(), FORMED_MS), Ok(()));
         assert!(g.config(key(3)).is_ok());
         assert_eq!(
-            g.check(&key(9).peer_id(), &terms()),
+            g.check(&key(9).peer_id(), &terms(), FORMED_MS),
             Err(GenesisError::NotSeated(key(9).peer_id()))
         );
         let mut swapped = g.clone();
         swapped.seats.swap(0, 1);
         assert!(matches!(
-            swapped.check(&seats[0], &terms()),
+            swapped.check(&seats[0], &terms(), FORMED_MS),
             Err(GenesisError::TableId { .. })
         ));
         let dup = genesis(vec![seats[0], seats[1], seats[2], seats[0]]);
         assert_eq!(
-            dup.check(&seats[0], &terms()),
+            dup.check(&seats[0], &terms(), FORMED_MS),
             Err(GenesisError::Duplicate(seats[0]))
         );
         let short = genesis(seats[..3].to_vec());
         assert!(matches!(
-            short.check(&seats[0], &terms()),
+            short.check(&seats[0], &terms(), FORMED_MS),
             Err(GenesisError::SeatCount { .. })
         ));
         let mut other_registry = terms();
         other_registry.registry_hash = [1; 32];
         assert_eq!(
-            g.check(&seats[0], &other_registry),
+            g.check(&seats[0], &other_registry, FORMED_MS),
             Err(GenesisError::Terms)
         );
         // Two sessions of the same players are different tables.
         let mut again = g.clone();
         again.nonce = [6; 32];
         assert_ne!(
-            Genesis::table_id(&again.lobby, &again.seats, &again.nonce),
+            Genesis::table_id(&again.lobby, &again.seats, &again.nonce, g.formed_ms),
             g.terms.table
+        );
+        // The formation time is part of the table id: a relay cannot move it unseen.
+        let mut moved = g.clone();
+        moved.formed_ms += 1;
+        assert!(matches!(
+            moved.check(&seats[0], &terms(), FORMED_MS),
+            Err(GenesisError::TableId { .. })
+        ));
+    }
+
+    /// A fresh table must have formed on the player's clock: not after it (give or take the
+    /// players' clock skew), and not more than [`MAX_GENESIS_AGE_MS`] before it. A running
+    /// table may be any age, never from the future.
+    #[test]
+    fn a_genesis_formed_at_another_time_is_refused() {
+        let seats: Vec<PeerId> = (1..=4).map(|i| key(i).peer_id()).collect();
+        let g = genesis(seats.clone());
+        let skew = bevy_bitcraps::bitcraps_game::MAX_CLOCK_SKEW_MS;
+        for now in [FORMED_MS - skew, FORMED_MS, FORMED_MS + MAX_GENESIS_AGE_MS] {
+            assert_eq!(g.check(&seats[0], &terms(), now), Ok(()), "clock {now}");
+        }
+        for now in [FORMED_MS - skew - 1, FORMED_MS + MAX_GENESIS_AGE_MS + 1, 0] {
+            assert_eq!(
+                g.check(&seats[0], &terms(), now),
+                Err(GenesisError::FormedAt {
+                    formed_ms: FORMED_MS,
+                    now_ms: now
+                }),
+                "clock {now}"
+            );
+        }
+        assert_eq!(g.check_formed_by(FORMED_MS + 400 * 86_400_000), Ok(()));
+        assert!(g.check_formed_by(FORMED_MS - skew - 1).is_err());
+        let words = GenesisError::FormedAt {
+            formed_ms: FORMED_MS,
+            now_ms: FORMED_MS - 3 * 86_400_000,
+        }
+        .to_string();
+        assert!(words.contains("3 days later"), "{words}");
+        assert_eq!(
+            g.game_setup(GameSetup::default()).genesis_time_ms,
+            FORMED_MS
         );
     }
 }

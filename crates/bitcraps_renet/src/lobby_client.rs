@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bevy_bitcraps::bitcraps_consensus::{Keypair, PROTOCOL_VERSION};
+use bevy_bitcraps::wall_clock_ms;
 use bevy_renet::netcode::NetcodeClientTransport;
 use bevy_renet::RenetClient;
 
@@ -231,7 +232,7 @@ pub fn join_lobby(
                     };
                     outcome = Some(
                         genesis
-                            .check(&join.key.peer_id(), &terms)
+                            .check(&join.key.peer_id(), &terms, wall_clock_ms())
                             .map(|()| LobbyOutcome::Formed(genesis))
                             .map_err(|error| LobbyError::Genesis { relay, error }),
                     );
@@ -241,6 +242,7 @@ pub fn join_lobby(
                     outcome = Some(
                         genesis
                             .check_running(&join.registry_hash)
+                            .and_then(|()| genesis.check_formed_by(wall_clock_ms()))
                             .map(|()| LobbyOutcome::Running(genesis))
                             .map_err(|error| LobbyError::Genesis { relay, error }),
                     );

@@ -4,7 +4,8 @@
 
 use bevy::prelude::*;
 use bevy_bitcraps::bitcraps_consensus::{Keypair, PeerId, TableId, PROTOCOL_VERSION};
-use bevy_bitcraps::{BitCrapsConfig, ConfigError};
+use bevy_bitcraps::bitcraps_game::MAX_CLOCK_SKEW_MS;
+use bevy_bitcraps::{BitCrapsConfig, ConfigError, GameSetup};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -15,12 +16,17 @@ use crate::protocol::TableTerms;
 /// Domain tag of a lobby proof signature.
 const LOBBY_PROOF_DOMAIN: &[u8] = b"bitcraps/renet/lobby-proof/v1";
 /// Domain tag of a table id derived from a lobby.
-const LOBBY_TABLE_DOMAIN: &[u8] = b"bitcraps/renet/lobby-table/v1";
+const LOBBY_TABLE_DOMAIN: &[u8] = b"bitcraps/renet/lobby-table/v2";
 
 /// Fewest seats at a table.
 pub const MIN_PLAYERS: u16 = 4;
 /// Most seats at a table.
 pub const MAX_PLAYERS: u16 = 16;
+/// How long before a player's clock a fresh table may say it formed: the lobby sends the genesis
+/// the moment the last seat is taken, so anything older is a relay whose clock is off (or a
+/// replayed genesis). A table's genesis time is its first block time, so the table's deadlines
+/// start from it.
+pub const MAX_GENESIS_AGE_MS: u64 = 10 * 60 * 1_000;
 
 /// What a lobby is, for its handshake.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +92,9 @@ pub struct Genesis {
     pub seats: Vec<PeerId>,
     /// The relay's random nonce (two sessions of the same players are different tables).
     pub nonce: [u8; 32],
+    /// When the relay formed the table, ms since the Unix epoch on its clock: the table's
+    /// genesis time, from which its block times and deadlines run (see [`Genesis::game_setup`]).
+    pub formed_ms: u64,
     /// The table's terms; `terms.table` is [`Genesis::table_id`] of the above.
     pub terms: TableTerms,
 }
@@ -118,15 +127,54 @@ pub enum GenesisError {
     /// Not the lobby joined, or other protocol or registry terms.
     #[error("the genesis is for another lobby, protocol version or registry")]
     Terms,
+    /// The relay says the table formed at a time this player's clock does not allow: in the
+    /// future, or (for a table formed just now) long ago. One of the two clocks is wrong.
+    #[error(
+        "the relay says the table formed {} than this machine's clock reads; \
+         check the date and time of this machine and of the relay",
+        describe_offset(*.formed_ms, *.now_ms)
+    )]
+    FormedAt {
+        /// The relay's formation time, ms since the Unix epoch.
+        formed_ms: u64,
+        /// This player's clock, ms since the Unix epoch.
+        now_ms: u64,
+    },
+}
+
+/// "12 s later" / "3 min earlier": how far `formed_ms` is from `now_ms`, in words.
+fn describe_offset(formed_ms: u64, now_ms: u64) -> String {
+    let seconds = formed_ms.abs_diff(now_ms) / 1_000;
+    let amount = if seconds < 120 {
+        format!("{seconds} s")
+    } else if seconds < 2 * 3_600 {
+        format!("{} min", seconds / 60)
+    } else if seconds < 2 * 86_400 {
+        format!("{} h", seconds / 3_600)
+    } else {
+        format!("{} days", seconds / 86_400)
+    };
+    let side = if formed_ms > now_ms {
+        "later"
+    } else {
+        "earlier"
+    };
+    format!("{amount} {side}")
 }
 
 impl Genesis {
-    /// The table id of `seats` (in order) formed in `lobby` with `nonce`.
-    pub fn table_id(lobby: &[u8; 32], seats: &[PeerId], nonce: &[u8; 32]) -> TableId {
+    /// The table id of `seats` (in order) formed in `lobby` with `nonce` at `formed_ms`.
+    pub fn table_id(
+        lobby: &[u8; 32],
+        seats: &[PeerId],
+        nonce: &[u8; 32],
+        formed_ms: u64,
+    ) -> TableId {
         let mut h = Sha256::new();
         h.update(LOBBY_TABLE_DOMAIN);
         h.update(lobby);
         h.update(nonce);
+        h.update(formed_ms.to_be_bytes());
         h.update((seats.len() as u64).to_be_bytes());
         for seat in seats {
             h.update(seat.0);
@@ -134,8 +182,10 @@ impl Genesis {
         TableId(h.finalize().into())
     }
 
-    /// Checks that the genesis is well formed for the lobby `terms` and seats `me`.
-    pub fn check(&self, me: &PeerId, terms: &LobbyTerms) -> Result<(), GenesisError> {
+    /// Checks that the genesis is well formed for the lobby `terms`, seats `me`, and formed
+    /// just now for a clock that reads `now_ms`: at most [`MAX_GENESIS_AGE_MS`] before it and
+    /// not after it (see [`Genesis::check_formed_by`]).
+    pub fn check(&self, me: &PeerId, terms: &LobbyTerms, now_ms: u64) -> Result<(), GenesisError> {
         let players = usize::from(terms.players);
         if self.seats.len() != players {
             return Err(GenesisError::SeatCount {
@@ -150,7 +200,37 @@ impl Genesis {
         if !self.seats.contains(me) {
             return Err(GenesisError::NotSeated(*me));
         }
+        self.check_formed_by(now_ms)?;
+        if self.formed_ms.saturating_add(MAX_GENESIS_AGE_MS) < now_ms {
+            return Err(GenesisError::FormedAt {
+                formed_ms: self.formed_ms,
+                now_ms,
+            });
+        }
         Ok(())
+    }
+
+    /// Checks that the table formed no later than a clock reading `now_ms` (give or take the
+    /// [`MAX_CLOCK_SKEW_MS`] players' clocks may differ by): a table formed in the future
+    /// could decide no block until then, since every block time must follow the genesis time
+    /// and be within that skew of the players' clocks.
+    pub fn check_formed_by(&self, now_ms: u64) -> Result<(), GenesisError> {
+        if self.formed_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_MS) {
+            return Err(GenesisError::FormedAt {
+                formed_ms: self.formed_ms,
+                now_ms,
+            });
+        }
+        Ok(())
+    }
+
+    /// The game's genesis setup for this table: `base` (the same for every player, or their
+    /// state hashes differ) starting at the table's formation time.
+    pub fn game_setup(&self, base: GameSetup) -> GameSetup {
+        GameSetup {
+            genesis_time_ms: self.formed_ms,
+            ..base
+        }
     }
 
     /// Checks the genesis of a table that already plays (sent to a latecomer, who never saw
@@ -175,7 +255,7 @@ impl Genesis {
         {
             return Err(GenesisError::Terms);
         }
-        let expected = Self::table_id(&self.lobby, &self.seats, &self.nonce);
+        let expected = Self::table_id(&self.lobby, &self.seats, &self.nonce, self.formed_ms);
         if self.terms.table != expected {
             return Err(GenesisError::TableId {
                 expected,

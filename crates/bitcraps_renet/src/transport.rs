@@ -21,7 +21,8 @@ use crate::relay::Relay;
 pub const NETCODE_MAX_CLIENTS: usize = 1024;
 
 /// Shortest and longest silence (seconds) after which the relay drops a connected client,
-/// whatever its connect token asks for (honest players ask for 15).
+/// whatever its connect token asks for (honest players ask for
+/// [`LINK_TIMEOUT_SECONDS`](crate::client::LINK_TIMEOUT_SECONDS)).
 const TIMEOUT_SECONDS: (i32, i32) = (2, 15);
 
 /// The relay's UDP socket and netcode server behind the gate (a resource of the relay's App,

@@ -43,10 +43,13 @@ pub fn bots(i: usize, app: &mut App) {
     bots_with(patient())(i, app)
 }
 
-/// The default genesis on the wall clock (as the binary plays over a network), except that
-/// missing rolls never costs a seat.
+/// The default genesis on the wall clock (as the binary plays over a network), formed when the
+/// test process first asked (the same for every App of a test), except that missing rolls never
+/// costs a seat.
 pub fn patient() -> GameSetup {
+    static FORMED_MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     GameSetup {
+        genesis_time_ms: *FORMED_MS.get_or_init(bevy_bitcraps::wall_clock_ms),
         clock: GameClock::Wall,
         missed_roll_limit: u32::MAX,
         ..GameSetup::default()
