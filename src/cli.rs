@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
-use bevy_bitcraps::ByzantineKind;
 use bitcraps::net::DEFAULT_PORT;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+#[cfg(feature = "cheats")]
+use crate::cheat::Cheat;
 
 /// Trustless peer-to-peer craps: you and bot players at a 3D table, every bet, roll and payout
 /// agreed by Byzantine-fault-tolerant consensus among the players' own machines (here, one
@@ -69,7 +71,10 @@ pub struct Cli {
     pub bots: u16,
     /// Make the last bot cheat: it equivocates, withholds its dice reveal, forges votes, double
     /// votes, ... The honest players catch and punish it. The table then seats at least four
-    /// bots (five players), so that it plays on once the cheater is unseated.
+    /// bots (five players), so that it plays on once the cheater is unseated. Only in a build
+    /// with the `cheats` feature (`cargo run --release --features cheats -- --byzantine-bot
+    /// withhold`).
+    #[cfg(feature = "cheats")]
     #[arg(long, value_enum, value_name = "KIND")]
     pub byzantine_bot: Option<Cheat>,
     /// No window: the bots (and a bot in your seat) play `--rolls` rolls, then a summary is
@@ -209,53 +214,17 @@ fn parse_partition(text: &str) -> Result<bitcraps_netem::Partition, String> {
     Ok(bitcraps_netem::Partition { start, end })
 }
 
-/// How the Byzantine bot cheats.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cheat {
-    /// Sends two different proposals to two halves of the table when it proposes.
-    Equivocate,
-    /// Commits to its dice but never reveals (hoping to cancel a losing roll).
-    Withhold,
-    /// Sends votes with bad signatures or claiming another player's identity.
-    Forge,
-    /// Signs two conflicting votes per round and splits them between the players.
-    DoubleVote,
-    /// Never sends anything.
-    Silent,
-    /// Re-sends old messages and its own messages signed for another table.
-    Replay,
-    /// Sends random, truncated and oversized bytes.
-    Garbage,
-    /// Runs the protocol but ignores its lock when prevoting.
-    LockBreak,
-}
-
-impl Cheat {
-    /// The consensus-level behaviour, if it is one (withholding is a game-level cheat).
-    pub fn byzantine_kind(self) -> Option<ByzantineKind> {
-        match self {
-            Cheat::Equivocate => Some(ByzantineKind::EquivocatingProposer),
-            Cheat::Withhold => None,
-            Cheat::Forge => Some(ByzantineKind::Forger),
-            Cheat::DoubleVote => Some(ByzantineKind::DoubleVoter),
-            Cheat::Silent => Some(ByzantineKind::Silent),
-            Cheat::Replay => Some(ByzantineKind::Replayer),
-            Cheat::Garbage => Some(ByzantineKind::Garbage),
-            Cheat::LockBreak => Some(ByzantineKind::LockBreaker),
+impl Cli {
+    /// How the last bot cheats (`--byzantine-bot`): never in a build without the `cheats`
+    /// feature.
+    pub fn cheat(&self) -> Option<crate::cheat::Cheat> {
+        #[cfg(feature = "cheats")]
+        {
+            self.byzantine_bot
         }
-    }
-
-    /// What it does, in a few words.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Cheat::Equivocate => "equivocates",
-            Cheat::Withhold => "withholds reveals",
-            Cheat::Forge => "forges",
-            Cheat::DoubleVote => "double votes",
-            Cheat::Silent => "is silent",
-            Cheat::Replay => "replays",
-            Cheat::Garbage => "sends garbage",
-            Cheat::LockBreak => "breaks locks",
+        #[cfg(not(feature = "cheats"))]
+        {
+            None
         }
     }
 }
@@ -268,14 +237,7 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
-        let cli = Cli::parse_from([
-            "bitcraps",
-            "--headless",
-            "--rolls",
-            "5",
-            "--byzantine-bot",
-            "double-vote",
-        ]);
+        let cli = Cli::parse_from(["bitcraps", "--headless", "--rolls", "5"]);
         assert!(cli.headless);
         assert_eq!(cli.rolls, 5);
         assert_eq!(cli.verbose, 0);
@@ -285,7 +247,15 @@ mod tests {
             1,
             "the relay logs with -v too"
         );
-        assert_eq!(cli.byzantine_bot, Some(Cheat::DoubleVote));
+        let cheat = Cli::try_parse_from(["bitcraps", "--byzantine-bot", "double-vote"]);
+        // Only a build with the `cheats` feature has a cheating bot.
+        #[cfg(feature = "cheats")]
+        assert_eq!(
+            cheat.map(|c| c.byzantine_bot).ok(),
+            Some(Some(Cheat::DoubleVote))
+        );
+        #[cfg(not(feature = "cheats"))]
+        assert!(cheat.is_err(), "a player's build has no cheating bot");
         assert!(
             Cli::try_parse_from(["bitcraps", "--bots", "2"]).is_err(),
             "a table needs 4 seats"

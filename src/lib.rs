@@ -8,5 +8,4 @@ pub use bitcraps_consensus as consensus;
 pub use bitcraps_game as game;
 pub use bitcraps_journal as journal;
 pub use bitcraps_renet as net;
-pub use bitcraps_sim as sim;
 pub use bitcraps_table as table;

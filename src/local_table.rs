@@ -7,13 +7,13 @@ use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use bevy_bitcraps::testing::FRAME;
 use bevy_bitcraps::{
-    BitCrapsConfig, BitCrapsPlugin, BotPlayer, BotPlugin, BotStrategy, ByzantinePlugin,
-    ConfigError, GamePlugin, GameSetup, MemoryHub, TransportAppExt,
+    BitCrapsConfig, BitCrapsPlugin, BotPlayer, BotPlugin, BotStrategy, ConfigError, GamePlugin,
+    GameSetup, MemoryHub, TransportAppExt,
 };
 use bitcraps::consensus::{Keypair, PeerId, TableId};
 use bitcraps::table::PlayerNames;
 
-use crate::cli::Cheat;
+use crate::cheat::Cheat;
 
 /// How fast the table plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,16 +127,8 @@ impl TableSpec {
         if self.pace == Pace::Human {
             bot.wait_heights = 10;
         }
-        if Some(i) == self.cheater() {
-            match self.cheat.and_then(Cheat::byzantine_kind) {
-                Some(kind) => {
-                    app.add_plugins(ByzantinePlugin {
-                        kind,
-                        seed: self.seed ^ 0xB12A,
-                    });
-                }
-                None => bot = bot.withholding(),
-            }
+        if let Some(cheat) = self.cheat.filter(|_| Some(i) == self.cheater()) {
+            bot = cheat.install(app, self.seed ^ 0xB12A, bot);
         }
         app.world_mut().spawn(bot);
         Ok(())

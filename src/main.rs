@@ -6,6 +6,7 @@
 //! --after-rolls`).
 
 mod audit;
+mod cheat;
 mod cli;
 mod error;
 mod fault_injection;
@@ -58,14 +59,15 @@ fn play(cli: Cli) -> Result<(), error::GameError> {
     let screenshot = cli.screenshot.is_some();
     // A table below four players closes: with a cheater who will be unseated, seat at least
     // five so that the honest four play on.
-    let bots = if cli.byzantine_bot.is_some() {
+    let cheat = cli.cheat();
+    let bots = if cheat.is_some() {
         usize::from(cli.bots).max(4)
     } else {
         usize::from(cli.bots)
     };
     let spec = TableSpec {
         bots,
-        cheat: cli.byzantine_bot,
+        cheat,
         seed: cli.seed,
         pace: if headless { Pace::Fast } else { Pace::Human },
         autoplay: headless || screenshot || cli.autoplay,

@@ -1,5 +1,5 @@
-//! Bots: a [`BotPlayer`] plays the local seat with a simple betting strategy (and, optionally,
-//! withholds its dice reveals like a cheater would).
+//! Bots: a [`BotPlayer`] plays the local seat with a simple betting strategy (and, with the
+//! `cheats` feature, optionally withholds its dice reveals like a cheater would).
 
 use bevy::prelude::*;
 use std::collections::BTreeSet;
@@ -7,8 +7,6 @@ use std::collections::BTreeSet;
 use bitcraps_consensus::PeerId;
 use bitcraps_game::{BetKind, Stage, TableState};
 
-use crate::application::TableApp;
-use crate::game_app::GameApp;
 use crate::player::LocalPlayer;
 use crate::sets::BitCrapsSystems;
 
@@ -57,7 +55,9 @@ pub struct BotPlayer {
     pub strategy: BotStrategy,
     /// Heights of open betting the shooter waits before closing.
     pub wait_heights: u64,
-    /// Withhold dice reveals (a Byzantine bot: its bond is slashed and it loses its seat).
+    /// Withhold dice reveals (a Byzantine bot: its bond is slashed and it loses its seat;
+    /// `cheats` feature only).
+    #[cfg(feature = "cheats")]
     pub withhold_reveals: bool,
     /// How it answers newcomers asking to sit down.
     pub admission: AdmissionPolicy,
@@ -72,6 +72,7 @@ impl BotPlayer {
         BotPlayer {
             strategy,
             wait_heights: 2,
+            #[cfg(feature = "cheats")]
             withhold_reveals: false,
             admission: AdmissionPolicy::default(),
             answered: BTreeSet::new(),
@@ -86,7 +87,8 @@ impl BotPlayer {
         self
     }
 
-    /// The same bot, withholding its reveals.
+    /// The same bot, withholding its reveals (`cheats` feature only).
+    #[cfg(feature = "cheats")]
     pub fn withholding(mut self) -> BotPlayer {
         self.withhold_reveals = true;
         self
@@ -99,9 +101,13 @@ pub struct BotPlugin;
 
 impl Plugin for BotPlugin {
     fn build(&self, app: &mut App) {
+        app.add_systems(Update, play_bots.before(BitCrapsSystems::Consensus));
+        #[cfg(feature = "cheats")]
         app.add_systems(
             Update,
-            (sync_withholding, play_bots).before(BitCrapsSystems::Consensus),
+            sync_withholding
+                .before(play_bots)
+                .before(BitCrapsSystems::Consensus),
         );
     }
 }
@@ -185,9 +191,13 @@ fn answer_newcomers(bot: &mut BotPlayer, player: &mut LocalPlayer, state: TableS
 }
 
 /// Applies [`BotPlayer::withhold_reveals`] to the game application.
-pub(crate) fn sync_withholding(bots: Query<&BotPlayer>, mut app: ResMut<TableApp>) {
+#[cfg(feature = "cheats")]
+pub(crate) fn sync_withholding(
+    bots: Query<&BotPlayer>,
+    mut app: ResMut<crate::application::TableApp>,
+) {
     let withhold = bots.iter().any(|b| b.withhold_reveals);
-    if let Some(game) = app.get_mut::<GameApp>() {
+    if let Some(game) = app.get_mut::<crate::game_app::GameApp>() {
         game.set_withhold_reveals(withhold);
     }
 }

@@ -1,21 +1,28 @@
-//! Byzantine bots: an App that plays with the honest engine but bends what it sends, reusing
-//! the simulator's behaviours (equivocate, double vote, forge, replay, garbage, silence, lock
-//! breaking). For demos and tests of the honest players' defences.
+//! Byzantine bots: an App that plays with the honest engine but bends what it sends, with the
+//! behaviours of [`bitcraps_byzantine`] (equivocate, double vote, forge, replay, garbage,
+//! silence, lock breaking). For demos and tests of the honest players' defences; only built
+//! with the `cheats` feature.
+//!
+//! The honest systems know nothing of it: [`ByzantinePlugin`] adds its own systems around
+//! them, one that reads what arrived (a replayer remembers it) before the plugin's receive
+//! system, and one that rewrites [`NetOutbox`] after the plugin's send system, before the
+//! transport flushes it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bevy::prelude::*;
-use bitcraps_consensus::{Keypair, TableId, WireMessage};
-use bitcraps_sim::byzantine as behaviours;
-pub use bitcraps_sim::ByzantineKind;
+use bitcraps_byzantine::behaviours;
+pub use bitcraps_byzantine::ByzantineKind;
+use bitcraps_consensus::{Keypair, TableId, Value, WireMessage};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 use crate::config::BitCrapsConfig;
 use crate::envelope::Envelope;
 use crate::node::ConsensusNode;
-use crate::transport::{Destination, OutboundPacket};
+use crate::sets::BitCrapsSystems;
+use crate::transport::{Destination, NetInbox, NetOutbox, OutboundPacket, TransportSystems};
 
 /// Inbound packets a replayer remembers.
 const REPLAY_MEMORY: usize = 64;
@@ -44,8 +51,47 @@ impl Plugin for ByzantinePlugin {
             self.kind,
             self.seed,
             config.keypair.clone(),
-        ));
+        ))
+        .add_systems(
+            Update,
+            (
+                record_inbound
+                    .in_set(BitCrapsSystems::Receive)
+                    .after(TransportSystems::Poll)
+                    .before(crate::receive::receive_packets),
+                bend_outbound
+                    .in_set(BitCrapsSystems::Send)
+                    .after(crate::send::send_effects)
+                    .before(TransportSystems::Flush),
+            ),
+        );
     }
+}
+
+/// A replayer remembers what the table's players sent it (not strangers' packets).
+fn record_inbound(inbox: Res<NetInbox>, node: Res<ConsensusNode>, mut bot: ResMut<ByzantineBot>) {
+    for packet in &inbox.0 {
+        if node.directory().contains(&packet.from) {
+            bot.record(&packet.bytes);
+        }
+    }
+}
+
+/// Replaces what the honest send system put in the outbox with what the bot sends instead.
+fn bend_outbound(
+    config: Res<BitCrapsConfig>,
+    mut outbox: ResMut<NetOutbox>,
+    mut bot: ResMut<ByzantineBot>,
+) {
+    let honest = std::mem::take(&mut outbox.0);
+    for packet in honest {
+        match Envelope::decode(&packet.bytes, config.max_message_bytes) {
+            Ok(envelope) => bot.send(&config, packet.to, &envelope, &mut outbox.0),
+            // Not an envelope (cannot happen: the honest system encodes them): sent as it is.
+            Err(_) => outbox.0.push(packet),
+        }
+    }
+    bot.noise(&mut outbox.0);
 }
 
 /// The state of a Byzantine bot (see [`ByzantinePlugin`]).
@@ -150,7 +196,9 @@ impl ByzantineBot {
         match (self.kind, message) {
             (ByzantineKind::Silent, _) => {}
             (ByzantineKind::EquivocatingProposer, WireMessage::Proposal(p)) if own => {
-                let other = behaviours::equivocating_proposal(&self.key, p, 0, &mut self.rng);
+                let mut junk = vec![0u8; 64];
+                self.rng.fill_bytes(&mut junk);
+                let other = behaviours::equivocating_proposal(&self.key, p, Value::new(junk));
                 self.split(
                     config,
                     envelope.clone(),

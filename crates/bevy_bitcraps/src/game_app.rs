@@ -114,6 +114,8 @@ pub struct GameApp {
     recent_decided: BTreeMap<(PeerId, u64), (u64, SignedOp)>,
     /// (author, nonce) pairs already reported as double-signed.
     reported: BTreeSet<(PeerId, u64)>,
+    /// A cheat (`cheats` feature only): the local player never reveals its dice.
+    #[cfg(feature = "cheats")]
     withhold_reveals: bool,
     accounting_errors: Vec<String>,
     persist_op: Option<OpPersistHook>,
@@ -151,6 +153,7 @@ impl GameApp {
             revealed: BTreeSet::new(),
             recent_decided: BTreeMap::new(),
             reported: BTreeSet::new(),
+            #[cfg(feature = "cheats")]
             withhold_reveals: false,
             accounting_errors: Vec::new(),
             persist_op: None,
@@ -267,9 +270,23 @@ impl GameApp {
         self.intents.len() + self.in_flight.len()
     }
 
-    /// Makes the local player withhold its dice reveals (a Byzantine bot's behaviour).
+    /// Makes the local player withhold its dice reveals (a Byzantine bot's behaviour; `cheats`
+    /// feature only).
+    #[cfg(feature = "cheats")]
     pub fn set_withhold_reveals(&mut self, withhold: bool) {
         self.withhold_reveals = withhold;
+    }
+
+    /// True if the local player withholds its reveals: never, unless a cheat asked for it.
+    fn withholds_reveals(&self) -> bool {
+        #[cfg(feature = "cheats")]
+        {
+            self.withhold_reveals
+        }
+        #[cfg(not(feature = "cheats"))]
+        {
+            false
+        }
     }
 
     /// Accounting-identity failures seen after applied blocks (empty on a sound table).
@@ -511,7 +528,7 @@ impl GameApp {
                     return;
                 };
                 if !reveals.contains_key(&seat)
-                    && !self.withhold_reveals
+                    && !self.withholds_reveals()
                     && self.revealed.insert(roll)
                 {
                     let nonce = self.dice_nonce(roll);

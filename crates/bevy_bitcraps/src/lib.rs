@@ -51,6 +51,7 @@ pub mod application;
 pub mod apply;
 pub mod basic_app;
 pub mod bot;
+#[cfg(feature = "cheats")]
 pub mod byzantine;
 mod cleanup;
 pub mod components;
@@ -86,6 +87,7 @@ pub use apply::StateHashBook;
 pub use basic_app::{BasicApp, BasicBlock, BasicSnapshot};
 pub use bitcraps_game;
 pub use bot::{AdmissionPolicy, BotPlayer, BotPlugin, BotStrategy};
+#[cfg(feature = "cheats")]
 pub use byzantine::{ByzantineBot, ByzantineKind, ByzantinePlugin};
 pub use components::{DecidedHeight, DecidedProposal, Proposal, ProposalVotes, Vote, VoteFor};
 pub use config::BitCrapsConfig;

@@ -1,4 +1,4 @@
-//! The local consensus node: the engine plus the host duties of `bitcraps_sim`'s reference host
+//! The local consensus node: the engine plus the host duties of the simulator's reference host
 //! (timeouts, value requests, gossip ticks, catch-up from a journal), on Bevy's virtual clock.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -145,6 +145,7 @@ impl ConsensusNode {
     }
 
     /// A node whose engine ignores its lock (the simulator's "lock breaker"; Byzantine bots only).
+    #[cfg(feature = "cheats")]
     pub(crate) fn with_lock_ignored(config: &BitCrapsConfig) -> ConsensusNode {
         let mut node = ConsensusNode::new(config);
         let mut engine_config = config.engine_config();

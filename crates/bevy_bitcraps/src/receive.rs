@@ -7,7 +7,6 @@ use bevy::prelude::*;
 use bitcraps_consensus::{Height, InputError, PeerId, Status, WireMessage};
 use sha2::{Digest, Sha256};
 
-use crate::byzantine::ByzantineBot;
 use crate::config::BitCrapsConfig;
 use crate::envelope::{Envelope, SignedStateHash};
 use crate::error::RejectError;
@@ -99,7 +98,6 @@ pub(crate) fn receive_packets(
     mut queue: ResMut<VerifyQueue>,
     mut index: ResMut<EntityIndex>,
     mut health: ResMut<PeerHealth>,
-    mut byzantine: Option<ResMut<ByzantineBot>>,
     mut commands: Commands,
     mut rejected: MessageWriter<MessageRejected>,
     mut misbehaviour: MessageWriter<MisbehaviourDetected>,
@@ -120,9 +118,6 @@ pub(crate) fn receive_packets(
         if stranger && !strangers.admit(from, time.elapsed()) {
             // Over the strangers' budget: dropped unread (see `crate::stranger`).
             continue;
-        }
-        if let (Some(bot), false) = (byzantine.as_deref_mut(), stranger) {
-            bot.record(&packet.bytes);
         }
         let envelope = match Envelope::decode(&packet.bytes, limit) {
             Ok(envelope) => envelope,

@@ -1,12 +1,10 @@
 //! Send set: answer the engine's value request of a height started this frame, spawn the
 //! entities of this node's own messages, report the engine's refusals, and encode outbound
-//! envelopes into [`NetOutbox`] (through a Byzantine bot's filter if present).
+//! envelopes into [`NetOutbox`].
 
 use bevy::prelude::*;
 
 use crate::application::TableApp;
-use crate::byzantine::ByzantineBot;
-use crate::config::BitCrapsConfig;
 use crate::index::EntityIndex;
 use crate::messages::{MessageRejected, MisbehaviourDetected, PersistFailed};
 use crate::node::ConsensusNode;
@@ -17,13 +15,11 @@ use crate::transport::{NetOutbox, OutboundPacket};
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn send_effects(
     time: Res<Time>,
-    config: Res<BitCrapsConfig>,
     mut app: ResMut<TableApp>,
     mut node: ResMut<ConsensusNode>,
     mut index: ResMut<EntityIndex>,
     mut outbox: ResMut<NetOutbox>,
     mut health: ResMut<PeerHealth>,
-    mut byzantine: Option<ResMut<ByzantineBot>>,
     mut commands: Commands,
     mut rejected: MessageWriter<MessageRejected>,
     mut misbehaviour: MessageWriter<MisbehaviourDetected>,
@@ -48,10 +44,6 @@ pub(crate) fn send_effects(
         report(error, &mut health, &mut rejected, &mut misbehaviour);
     }
     for (to, envelope) in effects.outbound.drain(..) {
-        if let Some(bot) = byzantine.as_deref_mut() {
-            bot.send(&config, to, &envelope, &mut outbox.0);
-            continue;
-        }
         match envelope.encode() {
             Ok(bytes) => outbox.0.push(OutboundPacket {
                 to,
@@ -59,8 +51,5 @@ pub(crate) fn send_effects(
             }),
             Err(error) => log::error!("could not encode an outbound message: {error}"),
         }
-    }
-    if let Some(bot) = byzantine.as_deref_mut() {
-        bot.noise(&mut outbox.0);
     }
 }

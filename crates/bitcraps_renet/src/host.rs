@@ -17,7 +17,7 @@ use crate::client::{NetClientConfig, NetClientPlugin};
 use crate::error::{Offence, SetupError};
 use crate::gate::{GateLimits, GateStats, RelayTransport, NETCODE_MAX_CLIENTS};
 use crate::lobby::{Lobby, LobbyConfig, LobbyPlugin};
-use crate::protocol::{connection_config, ChannelBudget, TableTerms};
+use crate::protocol::{relay_connection_config, ChannelBudget, TableTerms};
 use crate::relay::{Relay, RelayConfig, RelayPlugin, RelayStats};
 
 /// The port a relay listens on when none is given.
@@ -156,7 +156,7 @@ impl RelayAppExt for App {
         let (transport, addr) =
             server_transport(socket, max_clients, &config.budget, &config.limits.gate)?;
         self.add_plugins(RelayPlugin)
-            .insert_resource(RenetServer::new(connection_config(&config.budget)))
+            .insert_resource(RenetServer::new(relay_connection_config(&config.budget)))
             .insert_resource(transport)
             .insert_resource(Relay::new(config));
         Ok(addr)
@@ -174,7 +174,7 @@ impl RelayAppExt for App {
         let (transport, addr) =
             server_transport(socket, max_clients, &config.budget, &config.limits.gate)?;
         self.add_plugins((RelayPlugin, LobbyPlugin))
-            .insert_resource(RenetServer::new(connection_config(&config.budget)))
+            .insert_resource(RenetServer::new(relay_connection_config(&config.budget)))
             .insert_resource(transport)
             .insert_resource(Lobby::new(config));
         Ok(addr)

@@ -84,8 +84,8 @@ pub use host::{
 pub use lobby::{Genesis, GenesisError, Lobby, LobbyConfig, LobbyPlugin, LobbyStatus, LobbyTerms};
 pub use lobby_client::{join_lobby, LobbyError, LobbyJoin, LobbyOutcome};
 pub use protocol::{
-    connection_config, ChannelBudget, ClientFrame, Lane, RelayFrame, SeatProof, TableTerms,
-    NETCODE_PROTOCOL_ID,
+    connection_config, receive_headroom, relay_connection_config, ChannelBudget, ClientFrame, Lane,
+    RelayFrame, SeatProof, TableTerms, NETCODE_PROTOCOL_ID,
 };
 pub use relay::{Relay, RelayConfig, RelayLimits, RelayPlugin, RelayStats};
 pub use saved_table::SavedTable;

@@ -150,13 +150,51 @@ impl ChannelBudget {
     }
 }
 
-/// The renet configuration of every connection: the same channels in both directions.
+/// The renet configuration of a player's end of its connection: the same channels in both
+/// directions; it sends within the budget's lane windows and receives with headroom (see
+/// [`receive_headroom`]).
 pub fn connection_config(budget: &ChannelBudget) -> ConnectionConfig {
-    let channels: Vec<ChannelConfig> = Lane::ALL
+    ConnectionConfig {
+        available_bytes_per_tick: budget.bytes_per_tick,
+        server_channels_config: channels(budget, receive_headroom),
+        client_channels_config: channels(budget, ChannelBudget::lane_bytes),
+    }
+}
+
+/// The renet configuration of the relay's end of every connection: it sends within the
+/// budget's lane windows (its queues fill them, see [`crate::queue`]) and receives with
+/// headroom.
+pub fn relay_connection_config(budget: &ChannelBudget) -> ConnectionConfig {
+    ConnectionConfig {
+        available_bytes_per_tick: budget.bytes_per_tick,
+        server_channels_config: channels(budget, ChannelBudget::lane_bytes),
+        client_channels_config: channels(budget, receive_headroom),
+    }
+}
+
+/// The memory a receiving end allows a lane: twice the sender's window plus one frame.
+/// renet counts a message that arrives in slices at a whole number of slices until it is
+/// assembled, more than the sender counted for it, so a full window of sliced messages (a
+/// player that froze while the table played on, then reads its backlog at once) would
+/// otherwise overflow the receiver and cost the connection. The sender's window still bounds
+/// what is in flight.
+pub fn receive_headroom(budget: &ChannelBudget, lane: Lane) -> usize {
+    budget
+        .lane_bytes(lane)
+        .saturating_mul(2)
+        .saturating_add(budget.max_frame_bytes())
+}
+
+/// The lanes as renet channels, each with the memory `memory` gives it.
+fn channels(
+    budget: &ChannelBudget,
+    memory: fn(&ChannelBudget, Lane) -> usize,
+) -> Vec<ChannelConfig> {
+    Lane::ALL
         .iter()
         .map(|lane| ChannelConfig {
             channel_id: lane.channel(),
-            max_memory_usage_bytes: budget.lane_bytes(*lane),
+            max_memory_usage_bytes: memory(budget, *lane),
             send_type: match lane {
                 Lane::Consensus => SendType::ReliableOrdered {
                     resend_time: budget.resend_time,
@@ -167,12 +205,7 @@ pub fn connection_config(budget: &ChannelBudget) -> ConnectionConfig {
                 Lane::Heartbeat => SendType::Unreliable,
             },
         })
-        .collect();
-    ConnectionConfig {
-        available_bytes_per_tick: budget.bytes_per_tick,
-        server_channels_config: channels.clone(),
-        client_channels_config: channels,
-    }
+        .collect()
 }
 
 /// What a table is, for the handshake: a player and a relay must agree on all of it.

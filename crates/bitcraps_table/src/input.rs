@@ -41,21 +41,31 @@ impl Plugin for InputPlugin {
     }
 }
 
+/// The felt coordinates of a world-space `hit` on the felt whose global transform is
+/// `felt_global` and whose own (parent-relative) transform is `felt_local`: the hit is taken
+/// into the felt's frame and placed where the felt sits in the table's frame, so a table that
+/// a game moved, turned or scaled under a parent of its own maps clicks exactly as one at the
+/// world origin.
+pub fn felt_uv(hit: Vec3, felt_global: &GlobalTransform, felt_local: &Transform) -> Vec2 {
+    let in_felt = felt_global.affine().inverse().transform_point3(hit);
+    world_to_uv(felt_local.transform_point(in_felt))
+}
+
 fn click_felt(
     click: On<Pointer<Click>>,
-    felts: Query<(), With<Felt>>,
+    felts: Query<(&GlobalTransform, &Transform), With<Felt>>,
     keys: Option<Res<ButtonInput<KeyCode>>>,
     chip: Res<ChipSelection>,
     mut player: LocalPlayer,
     mut feedback: ResMut<ActionFeedback>,
 ) {
-    if !felts.contains(click.entity) {
+    let Ok((felt_global, felt_local)) = felts.get(click.entity) else {
         return;
-    }
+    };
     let Some(position) = click.hit.position else {
         return;
     };
-    let Some(spot) = spot_at(world_to_uv(position)) else {
+    let Some(spot) = spot_at(felt_uv(position, felt_global, felt_local)) else {
         return;
     };
     let shift = keys.is_some_and(|k| k.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]));
@@ -98,5 +108,53 @@ fn keyboard(
     }
     if keys.just_pressed(KeyCode::Space) {
         feedback.show(actions::roll(&mut player));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{spots, uv_to_world};
+
+    /// A click on the centre of every spot of a table that a game moved, turned and scaled
+    /// under a parent of its own (and of one at the origin) finds that spot. The old mapping
+    /// (the world hit read as if the felt were at the origin) found another spot or none: the
+    /// negative control below.
+    #[test]
+    fn a_click_on_a_moved_turned_scaled_table_finds_the_spot_under_it() {
+        let felt_local = Transform::IDENTITY;
+        let parents = [
+            Transform::IDENTITY,
+            Transform::from_xyz(7.5, 1.2, -3.0),
+            Transform::from_xyz(-2.0, 0.8, 11.0)
+                .with_rotation(Quat::from_rotation_y(2.1))
+                .with_scale(Vec3::splat(0.37)),
+            Transform::from_xyz(0.0, 3.0, 0.0)
+                .with_rotation(Quat::from_euler(EulerRot::YXZ, -0.7, 0.2, 0.1))
+                .with_scale(Vec3::new(1.8, 1.8, 1.8)),
+        ];
+        let mut old_mapping_wrong = 0;
+        for parent in parents {
+            let felt_global = GlobalTransform::from(parent * felt_local);
+            for spot in spots() {
+                let uv = spot.rect.center();
+                let hit = felt_global.transform_point(uv_to_world(uv));
+                let found = spot_at(felt_uv(hit, &felt_global, &felt_local));
+                assert_eq!(
+                    found.map(|s| s.target),
+                    Some(spot.target),
+                    "parent {parent:?}, spot {:?}",
+                    spot.target
+                );
+                if spot_at(world_to_uv(hit)).map(|s| s.target) != Some(spot.target) {
+                    old_mapping_wrong += 1;
+                }
+            }
+        }
+        assert!(
+            old_mapping_wrong > spots().len(),
+            "negative control: reading the world hit as table coordinates misses on a moved \
+             table ({old_mapping_wrong} misses)"
+        );
     }
 }

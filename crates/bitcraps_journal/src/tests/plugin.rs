@@ -244,6 +244,7 @@ fn a_journaled_node_crashes_resumes_and_never_double_signs() {
     );
 }
 
+#[cfg(feature = "cheats")]
 #[test]
 fn a_journaled_node_records_the_evidence_it_finds() {
     let tmp = TempDir::new();
