@@ -4,7 +4,7 @@
 
 mod headless_common;
 
-use headless_common::play;
+use headless_common::{play, play_logged};
 
 #[test]
 fn a_hundred_rolls_keep_the_books_balanced() {
@@ -13,6 +13,17 @@ fn a_hundred_rolls_keep_the_books_balanced() {
     assert!(out.contains(": balanced"), "{out}");
     assert!(out.contains("on all 4 honest players: identical"), "{out}");
     assert!(out.contains("misbehaviour detected: none"), "{out}");
+}
+
+/// The local table logs to standard error with `-vv` (each decided height), and stays quiet
+/// without `-v`.
+#[test]
+fn a_local_table_logs_with_v_and_is_quiet_without() {
+    let (out, err) = play_logged(&["--rolls", "1", "-vv"]).expect("-vv");
+    assert!(out.contains("roll   1 at height"), "{out}");
+    assert!(err.contains("decided height 1 in round 0"), "{err}");
+    let (_, quiet) = play_logged(&["--rolls", "1"]).expect("quiet");
+    assert!(!quiet.contains("decided height"), "{quiet}");
 }
 
 /// A player's build (no `cheats` feature) has no cheating bot: the option does not exist.

@@ -27,8 +27,16 @@ fuzz_target!(|data: &[u8]| {
     let ours = TableTerms::new(f.consensus_table, &registry);
     let check_genesis = |genesis: &bitcraps_renet::Genesis, terms: Option<&LobbyTerms>| {
         let checked = match terms {
-            Some(terms) => genesis.check(&me.peer_id(), terms),
-            None => genesis.check_running(&registry.hash()),
+            // On a clock at the table's formation (the time checks pass, the rest is read),
+            // and on one far from it (the formation-time refusal and its words).
+            Some(terms) => {
+                let far = genesis.check(&me.peer_id(), terms, genesis.formed_ms ^ (1 << 40));
+                let _ = far.map_err(|e| e.to_string());
+                genesis.check(&me.peer_id(), terms, genesis.formed_ms)
+            }
+            None => genesis
+                .check_running(&registry.hash())
+                .and_then(|()| genesis.check_formed_by(genesis.formed_ms)),
         };
         let _ = checked.as_ref().map_err(|e| e.to_string());
         let _ = genesis.describe_seats();

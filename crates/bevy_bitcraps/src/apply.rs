@@ -135,6 +135,14 @@ pub(crate) fn apply_decisions(
         status.last_decided = Some(height);
         status.last_decision_latency = Some(decision.latency);
         status.decided_count += 1;
+        log::debug!(
+            "decided height {} in round {}: signed by {} of {} players, {} ms after the height began",
+            height.0,
+            decision.round.0,
+            decision.certificate.signers().count(),
+            voters.len(),
+            decision.latency.as_millis()
+        );
         if let Some(proposal) = index.proposal(height, decision.round, decision.value.id()) {
             commands.entity(proposal).try_insert(DecidedProposal);
         }

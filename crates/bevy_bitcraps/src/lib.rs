@@ -91,7 +91,7 @@ pub use bot::{AdmissionPolicy, BotPlayer, BotPlugin, BotStrategy};
 pub use byzantine::{ByzantineBot, ByzantineKind, ByzantinePlugin};
 pub use components::{DecidedHeight, DecidedProposal, Proposal, ProposalVotes, Vote, VoteFor};
 pub use config::BitCrapsConfig;
-pub use custom_ops::{CustomOperationDecided, GameAppExt, GameOperation};
+pub use custom_ops::{CustomOperationDecided, GameAppExt, GameOperation, GameOperationError};
 pub use envelope::{Envelope, SignedStateHash, StateHash};
 pub use error::{ApplyError, ConfigError, RejectError};
 pub use game_app::{DecidedOp, GameApp, OpPersistHook};

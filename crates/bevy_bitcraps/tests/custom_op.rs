@@ -4,7 +4,8 @@
 
 use bevy::prelude::*;
 use bevy_bitcraps::bitcraps_game::{
-    CustomContext, CustomError, CustomOperation, Seat as SeatNo, TableConfig, TableData,
+    CustomContext, CustomError, CustomOperation, RegistryError, Seat as SeatNo, TableConfig,
+    TableData,
 };
 use bevy_bitcraps::testing::TestTable;
 use bevy_bitcraps::*;
@@ -94,4 +95,60 @@ fn a_custom_operation_is_decided_and_delivered_typed_on_every_app() {
         let registry = t.apps[i].world().resource::<RegistryInUse>();
         assert!(registry.0.get("shout").is_some());
     }
+}
+
+/// Registering an operation twice, or after the App finished (when the table's registry is
+/// already fixed in its config), is an error the game sees at once; before, the duplicate was
+/// only logged and the late one silently dropped (every later operation then refused).
+#[test]
+fn a_late_or_duplicate_registration_is_an_error() {
+    let mut app = App::new();
+    app.add_plugins(GamePlugin::default())
+        .add_game_operation::<Shout>();
+    let twice = app.try_add_game_operation::<Shout>().map(|_| ());
+    assert!(
+        matches!(
+            &twice,
+            Err(GameOperationError::Refused {
+                source: RegistryError::Duplicate(_),
+                ..
+            })
+        ),
+        "{twice:?}"
+    );
+    let mut t = TestTable::new(
+        4,
+        32,
+        |_, config| config,
+        |_, app| {
+            app.add_plugins(GamePlugin::default());
+        },
+    )
+    .expect("table");
+    let late = t.apps[0].try_add_game_operation::<Shout>().map(|_| ());
+    let Err(error) = late else {
+        panic!("a late registration was accepted");
+    };
+    assert!(matches!(error, GameOperationError::AfterFinish { .. }));
+    assert!(
+        error
+            .to_string()
+            .contains("registered after the App finished"),
+        "{error}"
+    );
+}
+
+#[test]
+#[should_panic(expected = "custom operation shout was registered after the App finished")]
+fn add_game_operation_after_finish_panics_with_the_reason() {
+    let mut t = TestTable::new(
+        4,
+        33,
+        |_, config| config,
+        |_, app| {
+            app.add_plugins(GamePlugin::default());
+        },
+    )
+    .expect("table");
+    t.apps[0].add_game_operation::<Shout>();
 }

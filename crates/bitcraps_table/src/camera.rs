@@ -4,6 +4,7 @@
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
 use bevy::prelude::*;
 
+use crate::input::TableInput;
 use crate::TableSystems;
 
 /// Closest zoom, world units from the target.
@@ -70,8 +71,18 @@ pub struct CameraPlugin;
 
 impl Plugin for CameraPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(Update, drive_camera.in_set(TableSystems::Animate));
+        app.add_systems(
+            Update,
+            drive_camera
+                .in_set(TableSystems::Animate)
+                .run_if(camera_takes_input),
+        );
     }
+}
+
+/// The orbit camera follows the player's mouse and keys (see [`TableInput`]).
+fn camera_takes_input(input: Option<Res<TableInput>>) -> bool {
+    input.is_none_or(|i| i.enabled && i.camera)
 }
 
 fn drive_camera(

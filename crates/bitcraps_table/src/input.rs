@@ -1,5 +1,9 @@
 //! The player's hands: click a felt spot to bet the selected chip on it, right-click (or
 //! shift-click) to take your bet down; `1`–`4` pick a chip, `Space` rolls when you shoot.
+//!
+//! A game that shares the keyboard and mouse with the table gates it with [`TableInput`]:
+//! switched off, the table ignores keys, clicks on the felt, the HUD's buttons and the
+//! camera's controls alike; its keys can be rebound or unbound.
 
 use std::time::Duration;
 
@@ -17,6 +21,46 @@ use crate::TableSystems;
 pub const CHIP_CHOICES: [u64; 4] = [10, 25, 100, 500];
 /// A right click longer than this is a camera drag, not a click.
 const CLICK_MAX: Duration = Duration::from_millis(300);
+
+/// Whether the table takes the player's input, and its keys. Every input path of the table
+/// (the keyboard shortcuts, the felt's click observer, the HUD's button observers and the
+/// orbit camera's mouse and keys) reads it, so a game turns the table's input off while the
+/// player walks around, types or uses the same keys, and back on when the player sits down.
+#[derive(Resource, Clone, Debug, PartialEq, Eq)]
+pub struct TableInput {
+    /// The table takes input (default `true`).
+    pub enabled: bool,
+    /// The key that closes betting and rolls as shooter (default `Space`; `None`: none).
+    pub roll: Option<KeyCode>,
+    /// The keys that pick the chips of [`CHIP_CHOICES`] (default `1`–`4`).
+    pub chips: [Option<KeyCode>; 4],
+    /// The orbit camera follows the mouse and the arrow, `+`/`-` and `Home` keys (default
+    /// `true`).
+    pub camera: bool,
+}
+
+impl Default for TableInput {
+    fn default() -> Self {
+        TableInput {
+            enabled: true,
+            roll: Some(KeyCode::Space),
+            chips: [
+                Some(KeyCode::Digit1),
+                Some(KeyCode::Digit2),
+                Some(KeyCode::Digit3),
+                Some(KeyCode::Digit4),
+            ],
+            camera: true,
+        }
+    }
+}
+
+impl TableInput {
+    /// The table takes input now (a run condition for systems and a check for observers).
+    pub fn active(input: Option<Res<TableInput>>) -> bool {
+        input.is_none_or(|i| i.enabled)
+    }
+}
 
 /// The chip the player bets with.
 #[derive(Resource, Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,8 +80,14 @@ impl Plugin for InputPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<ChipSelection>()
             .init_resource::<ActionFeedback>()
+            .init_resource::<TableInput>()
             .add_observer(click_felt)
-            .add_systems(Update, keyboard.in_set(TableSystems::Input));
+            .add_systems(
+                Update,
+                keyboard
+                    .in_set(TableSystems::Input)
+                    .run_if(TableInput::active),
+            );
     }
 }
 
@@ -51,14 +101,19 @@ pub fn felt_uv(hit: Vec3, felt_global: &GlobalTransform, felt_local: &Transform)
     world_to_uv(felt_local.transform_point(in_felt))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn click_felt(
     click: On<Pointer<Click>>,
+    input: Option<Res<TableInput>>,
     felts: Query<(&GlobalTransform, &Transform), With<Felt>>,
     keys: Option<Res<ButtonInput<KeyCode>>>,
     chip: Res<ChipSelection>,
     mut player: LocalPlayer,
     mut feedback: ResMut<ActionFeedback>,
 ) {
+    if !TableInput::active(input) {
+        return;
+    }
     let Ok((felt_global, felt_local)) = felts.get(click.entity) else {
         return;
     };
@@ -88,6 +143,7 @@ fn click_felt(
 
 fn keyboard(
     keys: Option<Res<ButtonInput<KeyCode>>>,
+    input: Res<TableInput>,
     mut chip: ResMut<ChipSelection>,
     mut player: LocalPlayer,
     mut feedback: ResMut<ActionFeedback>,
@@ -95,18 +151,12 @@ fn keyboard(
     let Some(keys) = keys else {
         return;
     };
-    let digits = [
-        KeyCode::Digit1,
-        KeyCode::Digit2,
-        KeyCode::Digit3,
-        KeyCode::Digit4,
-    ];
-    for (key, amount) in digits.into_iter().zip(CHIP_CHOICES) {
-        if keys.just_pressed(key) {
+    for (key, amount) in input.chips.into_iter().zip(CHIP_CHOICES) {
+        if key.is_some_and(|key| keys.just_pressed(key)) {
             chip.0 = amount;
         }
     }
-    if keys.just_pressed(KeyCode::Space) {
+    if input.roll.is_some_and(|key| keys.just_pressed(key)) {
         feedback.show(actions::roll(&mut player));
     }
 }

@@ -40,11 +40,13 @@ pub mod puck;
 pub mod scene;
 pub mod ui;
 
+use bevy::picking::mesh_picking::MeshPickingPlugin;
 use bevy::prelude::*;
 
 pub use actions::{ActionError, ActionFeedback};
 pub use camera::OrbitCamera;
 pub use dice::{DiceShow, Die};
+pub use input::{ChipSelection, TableInput};
 pub use names::PlayerNames;
 
 /// Renders the craps table of the local player's App and lets the player bet and roll.
@@ -72,7 +74,6 @@ impl Plugin for TablePlugin {
                     .after(bevy_bitcraps::BitCrapsSystems::Apply),
             )
             .add_plugins((
-                bevy::picking::mesh_picking::MeshPickingPlugin,
                 felt::FeltPlugin,
                 scene::ScenePlugin,
                 camera::CameraPlugin,
@@ -82,5 +83,26 @@ impl Plugin for TablePlugin {
                 input::InputPlugin,
                 ui::TableUiPlugin,
             ));
+        // A game that picks meshes itself already added it (adding a plugin twice panics).
+        if !app.is_plugin_added::<MeshPickingPlugin>() {
+            app.add_plugins(MeshPickingPlugin);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A game that already picks meshes can add the table: the table adds
+    /// `MeshPickingPlugin` only when it is missing (adding it twice panicked).
+    #[test]
+    fn a_game_that_already_picks_meshes_can_add_the_table() {
+        let mut app = App::new();
+        app.add_plugins(MeshPickingPlugin).add_plugins(TablePlugin);
+        assert!(app.is_plugin_added::<TablePlugin>());
+        let mut alone = App::new();
+        alone.add_plugins(TablePlugin);
+        assert!(alone.is_plugin_added::<MeshPickingPlugin>());
     }
 }

@@ -7,7 +7,7 @@ use bevy_bitcraps::LocalPlayer;
 
 use super::{panel, text, title};
 use crate::actions::{self, ActionFeedback};
-use crate::input::{ChipSelection, CHIP_CHOICES};
+use crate::input::{ChipSelection, TableInput, CHIP_CHOICES};
 use crate::palette;
 
 /// A chip button of the selector.
@@ -67,16 +67,23 @@ pub(super) fn spawn(mut commands: Commands) {
                 for amount in CHIP_CHOICES {
                     row.spawn((button(amount.to_string(), 64.0), ChipButton(amount)))
                         .observe(
-                            move |_: On<Pointer<Click>>, mut chip: ResMut<ChipSelection>| {
-                                chip.0 = amount;
+                            move |_: On<Pointer<Click>>,
+                                  input: Option<Res<TableInput>>,
+                                  mut chip: ResMut<ChipSelection>| {
+                                if TableInput::active(input) {
+                                    chip.0 = amount;
+                                }
                             },
                         );
                 }
                 row.spawn((button("ROLL", 96.0), RollButton)).observe(
                     |_: On<Pointer<Click>>,
+                     input: Option<Res<TableInput>>,
                      mut player: LocalPlayer,
                      mut feedback: ResMut<ActionFeedback>| {
-                        feedback.show(actions::roll(&mut player));
+                        if TableInput::active(input) {
+                            feedback.show(actions::roll(&mut player));
+                        }
                     },
                 );
             });

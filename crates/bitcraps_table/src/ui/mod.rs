@@ -85,7 +85,9 @@ impl Plugin for SeatUiPlugin {
             .add_systems(Startup, (admission::spawn, leave::spawn, rules::spawn))
             .add_systems(
                 Update,
-                (admission::answer, leave::press, rules::toggle).in_set(TableSystems::Input),
+                (admission::answer, leave::press, rules::toggle)
+                    .in_set(TableSystems::Input)
+                    .run_if(crate::input::TableInput::active),
             )
             .add_systems(
                 Update,

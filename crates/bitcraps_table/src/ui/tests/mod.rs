@@ -179,6 +179,7 @@ fn assert_plain(text: &str, key: &PeerId) {
 
 mod admission;
 mod countdown;
+mod input;
 mod leave;
 mod network;
 mod rules;
