@@ -97,6 +97,20 @@ fn a_custom_operation_is_decided_and_delivered_typed_on_every_app() {
     }
 }
 
+/// Four craps Apps that finished building (their registries are fixed), without custom
+/// operations.
+fn finished_craps_table(seed: u64) -> TestTable {
+    TestTable::new(
+        4,
+        seed,
+        |_, config| config,
+        |_, app| {
+            app.add_plugins(GamePlugin::default());
+        },
+    )
+    .expect("table")
+}
+
 /// Registering an operation twice, or after the App finished (when the table's registry is
 /// already fixed in its config), is an error the game sees at once; before, the duplicate was
 /// only logged and the late one silently dropped (every later operation then refused).
@@ -116,15 +130,7 @@ fn a_late_or_duplicate_registration_is_an_error() {
         ),
         "{twice:?}"
     );
-    let mut t = TestTable::new(
-        4,
-        32,
-        |_, config| config,
-        |_, app| {
-            app.add_plugins(GamePlugin::default());
-        },
-    )
-    .expect("table");
+    let mut t = finished_craps_table(32);
     let late = t.apps[0].try_add_game_operation::<Shout>().map(|_| ());
     let Err(error) = late else {
         panic!("a late registration was accepted");
@@ -141,14 +147,6 @@ fn a_late_or_duplicate_registration_is_an_error() {
 #[test]
 #[should_panic(expected = "custom operation shout was registered after the App finished")]
 fn add_game_operation_after_finish_panics_with_the_reason() {
-    let mut t = TestTable::new(
-        4,
-        33,
-        |_, config| config,
-        |_, app| {
-            app.add_plugins(GamePlugin::default());
-        },
-    )
-    .expect("table");
+    let mut t = finished_craps_table(33);
     t.apps[0].add_game_operation::<Shout>();
 }
